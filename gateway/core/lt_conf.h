@@ -1,0 +1,46 @@
+/*
+ * Config primitives: typed key tables over a jansson object, in the spirit of
+ * pgbouncer's CF_ABS rows. A table lists every key a section may hold; any
+ * other key, a wrong type or an out-of-range value stops start-up with a
+ * message that names the full key path (e.g. "upstreams.population.timeout_ms").
+ * The core reads its own sections with this, and each adapter reads its
+ * "service" section with the same tables.
+ */
+#ifndef LT_CONF_H
+#define LT_CONF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lt_error.h"
+
+typedef enum {
+    LT_CONF_STRING,   /* char *, malloc'd copy */
+    LT_CONF_INT,      /* long long, within [min, max] */
+    LT_CONF_BOOL,     /* bool */
+    LT_CONF_FILE,     /* char *: a path that must exist and be readable at load time */
+    LT_CONF_OBJECT,   /* json_t * borrowed: a nested section read by its own table */
+} lt_conf_type_t;
+
+typedef struct lt_conf_field {
+    const char *key;
+    lt_conf_type_t type;
+    size_t offset; /* offsetof(dest struct, member) */
+    bool required;
+    long long min, max; /* LT_CONF_INT only */
+    const char *default_str; /* LT_CONF_STRING default when absent, may be NULL */
+    long long default_int;   /* LT_CONF_INT / LT_CONF_BOOL default when absent */
+} lt_conf_field_t;
+
+#define LT_CONF_END {NULL, 0, 0, false, 0, 0, NULL, 0}
+
+/*
+ * Reads obj into dest according to fields (terminated by LT_CONF_END).
+ * `path` is the key path of obj itself, used in messages ("" for the root).
+ * Strings are malloc'd; free them with lt_conf_free().
+ */
+int lt_conf_read(const json_t *obj, const char *path, const lt_conf_field_t *fields, void *dest, lt_error_t *err);
+void lt_conf_free(const lt_conf_field_t *fields, void *dest);
+
+#endif
