@@ -1,9 +1,28 @@
 /* Typed key tables over jansson objects. */
 #include "lt_conf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static char base_dir[4096];
+
+void lt_conf_set_base_dir(const char *dir)
+{
+    snprintf(base_dir, sizeof(base_dir), "%s", dir ? dir : "");
+}
+
+/* malloc'd path: absolute paths as given, relative ones joined to base_dir. */
+static char *resolve_path(const char *p)
+{
+    char *out;
+    if (p[0] == '/' || base_dir[0] == '\0')
+        return strdup(p);
+    if (asprintf(&out, "%s/%s", base_dir, p) < 0)
+        return NULL;
+    return out;
+}
 
 static const char *type_name(lt_conf_type_t t)
 {
@@ -44,12 +63,12 @@ static int read_field(const lt_conf_field_t *f, const json_t *v, const char *pat
     case LT_CONF_FILE:
         if (!json_is_string(v))
             break;
-        if (f->type == LT_CONF_FILE && access(json_string_value(v), R_OK) != 0) {
-            snprintf(msg, sizeof(msg), "cannot read file '%s'", json_string_value(v));
+        free(*(char **)slot);
+        *(char **)slot = f->type == LT_CONF_FILE ? resolve_path(json_string_value(v)) : strdup(json_string_value(v));
+        if (f->type == LT_CONF_FILE && access(*(char **)slot, R_OK) != 0) {
+            snprintf(msg, sizeof(msg), "cannot read file '%s'", *(char **)slot);
             return fail(err, path, f->key, msg);
         }
-        free(*(char **)slot);
-        *(char **)slot = strdup(json_string_value(v));
         return 0;
     case LT_CONF_INT:
         if (!json_is_integer(v))

@@ -40,6 +40,13 @@ typedef struct lt_conf_field {
  * `path` is the key path of obj itself, used in messages ("" for the root).
  * Strings are malloc'd; free them with lt_conf_free().
  */
+/*
+ * Relative LT_CONF_FILE paths are resolved against this directory (the config
+ * file's own), so a config works from any working directory. The stored value
+ * is the resolved path. NULL or "" means the working directory.
+ */
+void lt_conf_set_base_dir(const char *dir);
+
 int lt_conf_read(const json_t *obj, const char *path, const lt_conf_field_t *fields, void *dest, lt_error_t *err);
 void lt_conf_free(const lt_conf_field_t *fields, void *dest);
 
