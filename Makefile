@@ -30,7 +30,7 @@ pki: deps
 	certs/gen-pki.sh certs/dev
 
 run: build pki
-	tests/sim/run-dev.sh $(BUILD)
+	config/run-dev.sh $(BUILD)
 
 # The whole suite, on the ordinary build and again under ASan+UBSan.
 test: build build-asan

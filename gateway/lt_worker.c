@@ -1,0 +1,128 @@
+/* A worker thread: its loop, server and upstream client, and its graceful stop. */
+#include "lt_worker.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "lt_log.h"
+#include "lt_server.h"
+#include "lt_upstream.h"
+
+struct lt_worker {
+    int index;
+    pthread_t thread;
+    bool started;
+    const lt_config_t *config;
+    struct event_base *base;
+    lt_upstream_client_t *upstreams;
+    lt_server_t *server;
+    struct event *stop_ev, *abort_ev, *grace_ev;
+    bool forced; /* the grace period ran out or an abort came: requests were abandoned */
+    void (*on_exit)(void *);
+    void *on_exit_arg;
+};
+
+static void on_drained(void *arg)
+{
+    lt_worker_t *w = arg;
+    event_base_loopexit(w->base, NULL);
+}
+
+static void on_grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    lt_worker_t *w = arg;
+    lt_log_warn("worker %d: %d request(s) still in flight after the grace period; stopping anyway", w->index,
+                lt_server_inflight(w->server));
+    w->forced = true;
+    event_base_loopexit(w->base, NULL);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    lt_worker_t *w = arg;
+    long long ms = w->config->shutdown_grace_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    evtimer_add(w->grace_ev, &tv);
+    lt_server_drain(w->server);
+}
+
+static void on_abort(evutil_socket_t fd, short what, void *arg)
+{
+    lt_worker_t *w = arg;
+    w->forced = true;
+    event_base_loopbreak(w->base);
+}
+
+lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, void (*on_exit)(void *),
+                           void *on_exit_arg, lt_error_t *err)
+{
+    lt_worker_t *w = calloc(1, sizeof(*w));
+    w->index = index;
+    w->config = config;
+    w->on_exit = on_exit;
+    w->on_exit_arg = on_exit_arg;
+    w->base = event_base_new();
+    w->upstreams = lt_upstream_client_new(w->base);
+    w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+    w->abort_ev = event_new(w->base, -1, 0, on_abort, w);
+    w->grace_ev = evtimer_new(w->base, on_grace_over, w);
+    lt_server_deps_t deps = {
+        .base = w->base,
+        .config = config,
+        .api_tls = api_tls,
+        .upstreams = w->upstreams,
+        .on_drained = on_drained,
+        .on_drained_arg = w,
+    };
+    w->server = lt_server_new(&deps, err);
+    if (w->server == NULL) {
+        lt_worker_join_and_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void *worker_main(void *arg)
+{
+    lt_worker_t *w = arg;
+    event_base_dispatch(w->base);
+    w->on_exit(w->on_exit_arg);
+    return NULL;
+}
+
+int lt_worker_start(lt_worker_t *w)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->started = true;
+    return 0;
+}
+
+void lt_worker_request_stop(lt_worker_t *w)
+{
+    event_active(w->stop_ev, EV_READ, 0);
+}
+
+void lt_worker_request_abort(lt_worker_t *w)
+{
+    event_active(w->abort_ev, EV_READ, 0);
+}
+
+void lt_worker_join_and_free(lt_worker_t *w)
+{
+    if (w == NULL)
+        return;
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    /* After a forced stop, requests still hold libevent objects: leave them to process exit rather than free
+     * connections under live requests. */
+    if (!w->forced) {
+        lt_server_free(w->server);
+        lt_upstream_client_free(w->upstreams);
+        event_free(w->stop_ev);
+        event_free(w->abort_ev);
+        event_free(w->grace_ev);
+        event_base_free(w->base);
+        free(w);
+    }
+}

@@ -1,0 +1,28 @@
+/*
+ * Worker threads (roof): one event loop per thread, each with its own api
+ * server, upstream client and (later) Redis connection. Nothing is shared
+ * between workers except the read-only config snapshot and TLS contexts.
+ */
+#ifndef LT_WORKER_H
+#define LT_WORKER_H
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+
+#include "lt_config.h"
+#include "lt_error.h"
+
+typedef struct lt_worker lt_worker_t;
+
+/* Creates the worker's loop and binds its listener in the calling thread, so bind errors stop start-up. */
+lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, void (*on_exit)(void *),
+                           void *on_exit_arg, lt_error_t *err);
+int lt_worker_start(lt_worker_t *w);
+/* Thread-safe: ask the worker to stop accepting and exit once drained or after the grace period. */
+void lt_worker_request_stop(lt_worker_t *w);
+/* Thread-safe: stop now, abandoning what is in flight. */
+void lt_worker_request_abort(lt_worker_t *w);
+void lt_worker_join_and_free(lt_worker_t *w);
+
+#endif

@@ -1,0 +1,730 @@
+"""Black-box integration harness: real processes, real TLS, 127.0.0.1 only.
+
+Starts the gateway and the simulators as subprocesses on free ports with a PKI
+made once per test process by certs/gen-pki.sh, and talks to them the way the
+portal and the operators do (mutual TLS over http.client, plain HTTP for admin
+and simulator control). Every process started here is registered and killed at
+exit, even when a test fails or the test process is told to stop, so nothing
+leaks into the next run. Python 3 standard library only.
+
+Environment: LT_BUILD_DIR (binaries), LT_SOURCE_DIR (certs/gen-pki.sh).
+LT_PKI_DIR may point at an already generated PKI to skip gen-pki.sh.
+"""
+
+import atexit
+import copy
+import ctypes
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.abspath(os.environ.get("LT_SOURCE_DIR", os.path.join(HERE, "..", "..")))
+BUILD_DIR = os.path.abspath(os.environ.get("LT_BUILD_DIR", os.path.join(SOURCE_DIR, "build")))
+GATEWAY_BIN = os.path.join(BUILD_DIR, "lienthong-gateway")
+SIM_BIN = os.path.join(BUILD_DIR, "lienthong-sim")
+HOST = "127.0.0.1"
+
+PKI_FILES = [
+    "province-ca.crt", "gateway.crt", "gateway.key", "portal.crt", "portal.key",
+    "district-office.crt", "district-office.key", "national-ca.crt",
+    "population-sim.crt", "population-sim.key", "gateway-national.crt", "gateway-national.key",
+    "outsider-ca.crt", "outsider-client.crt", "outsider-client.key",
+]
+
+# ---------------------------------------------------------------------------
+# process bookkeeping: nothing started here may outlive the test process
+
+_PROCS = []
+_TMPDIRS = []
+_LOCK = threading.Lock()
+
+
+def _cleanup():
+    with _LOCK:
+        procs = list(_PROCS)
+        _PROCS.clear()
+    for p in procs:
+        if p.poll() is None:
+            try:
+                p.kill()
+            except OSError:
+                pass
+    for p in procs:
+        try:
+            p.wait(timeout=5)
+        except Exception:
+            pass
+    for d in _TMPDIRS:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+def _on_sigterm(signum, frame):
+    # ctest's timeout sends SIGTERM: turn it into a normal exit so atexit runs.
+    raise SystemExit(128 + signum)
+
+
+if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    _libc = None
+
+
+def _child_dies_with_parent():
+    # PR_SET_PDEATHSIG = 1: the kernel kills the child if this process dies,
+    # even by SIGKILL, when atexit cannot run.
+    if _libc is not None:
+        _libc.prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
+def spawn(argv, **kw):
+    """Popen that is registered for cleanup and dies with the test process."""
+    p = subprocess.Popen(argv, preexec_fn=_child_dies_with_parent, **kw)
+    with _LOCK:
+        _PROCS.append(p)
+    return p
+
+
+def forget(p):
+    with _LOCK:
+        if p in _PROCS:
+            _PROCS.remove(p)
+
+
+def make_tmpdir(prefix="lt-itest-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    _TMPDIRS.append(d)
+    return d
+
+
+def require_binary(path):
+    if not os.access(path, os.X_OK):
+        raise AssertionError("binary not built: %s (LT_BUILD_DIR=%s)" % (path, BUILD_DIR))
+
+
+# ---------------------------------------------------------------------------
+# ports
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port, timeout=0.5):
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------
+# PKI, generated once per test process
+
+_PKI = None
+
+
+def pki():
+    """Directory holding the PKI of certs/gen-pki.sh (generated once, removed at exit)."""
+    global _PKI
+    if _PKI is not None:
+        return _PKI
+    given = os.environ.get("LT_PKI_DIR")
+    if given:
+        d = os.path.abspath(given)
+    else:
+        script = os.path.join(SOURCE_DIR, "certs", "gen-pki.sh")
+        if not os.path.exists(script):
+            raise AssertionError("PKI script missing: %s" % script)
+        d = os.path.join(make_tmpdir("lt-pki-"), "pki")
+        os.makedirs(d)
+        r = subprocess.run(["bash", script, d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        if r.returncode != 0:
+            raise AssertionError("gen-pki.sh failed (%d):\n%s" % (r.returncode, r.stdout.decode(errors="replace")[-3000:]))
+    missing = [f for f in PKI_FILES if not os.path.exists(os.path.join(d, f))]
+    if missing:
+        raise AssertionError("PKI in %s lacks %s" % (d, ", ".join(missing)))
+    _PKI = d
+    return d
+
+
+def pki_path(name):
+    return os.path.join(pki(), name)
+
+
+# ---------------------------------------------------------------------------
+# small HTTP helpers
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers          # dict, lower-case names -> last value
+        self.body = body                # bytes
+        self.json = None
+        try:
+            self.json = json.loads(body.decode("utf-8")) if body else None
+        except (ValueError, UnicodeDecodeError):
+            self.json = None
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def __iter__(self):  # (status, headers, body, json)
+        return iter((self.status, self.headers, self.body, self.json))
+
+    def __repr__(self):
+        return "<Response %s %s %r>" % (self.status, self.headers, self.body[:600])
+
+
+def _do_request(conn, method, path, body=None, headers=None):
+    headers = dict(headers or {})
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers.setdefault("Content-Type", "application/json")
+    elif isinstance(body, str):
+        body = body.encode("utf-8")
+    try:
+        conn.request(method, path, body=body, headers=headers)
+    except (BrokenPipeError, ConnectionResetError):
+        # The server may answer (413) and close before reading the whole body.
+        pass
+    r = conn.getresponse()
+    data = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    return Response(r.status, hdrs, data)
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=10):
+    """Plain HTTP (admin listener, simulator control)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        return _do_request(conn, method, path, body, headers)
+    finally:
+        conn.close()
+
+
+def client_context(cert="portal", ca="province-ca.crt", min_version=None, max_version=None):
+    """SSLContext of a provincial client: its certificate, and the province CA to check the gateway."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(pki_path(ca))
+    ctx.check_hostname = True  # the gateway cert has SAN IP 127.0.0.1 and DNS localhost
+    if cert:
+        if "/" in cert:
+            ctx.load_cert_chain(cert + ".crt", cert + ".key")
+        else:
+            ctx.load_cert_chain(pki_path(cert + ".crt"), pki_path(cert + ".key"))
+    if min_version is not None:
+        ctx.minimum_version = min_version
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+def https_request(port, method, path, body=None, headers=None, cert="portal", timeout=15, context=None):
+    """One request on its own mutual-TLS connection. Returns a Response (iterable as status, headers, body, json)."""
+    ctx = context or client_context(cert)
+    conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=timeout)
+    try:
+        return _do_request(conn, method, path, body, headers)
+    finally:
+        conn.close()
+
+
+class KeepAliveClient:
+    """Several requests over one mutual-TLS connection."""
+
+    def __init__(self, port, cert="portal", timeout=15, context=None):
+        self.conn = http.client.HTTPSConnection(HOST, port, context=context or client_context(cert), timeout=timeout)
+
+    def connect(self):
+        self.conn.connect()
+        return self
+
+    def request(self, method, path, body=None, headers=None):
+        return _do_request(self.conn, method, path, body, headers)
+
+    def sock(self):
+        return self.conn.sock
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def officer_headers(request_id=None, officer="CB-000123", purpose="HS-2025-000042"):
+    h = {"X-Officer-Id": officer, "X-Purpose": purpose, "Content-Type": "application/json"}
+    if request_id is not None:
+        h["X-Request-Id"] = request_id
+    return h
+
+
+# ---------------------------------------------------------------------------
+# raw TLS probes, for handshake refusals
+
+def tls_probe(port, cert=None, min_version=None, max_version=None, timeout=5,
+              payload=b"GET /v1/citizens/lookup HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"):
+    """Connects with the given client cert ('portal', 'outsider-client', a path prefix, or None),
+    sends an HTTP request and reads what comes back.
+    Returns dict(handshake=bool, received=bytes, error=str|None). A refused client under TLS 1.3 sees its
+    own handshake complete and the refusal arrive as an alert on the first read, so callers should assert
+    on `received` (no HTTP bytes), not only on `handshake`."""
+    ctx = client_context(cert, min_version=min_version, max_version=max_version)
+    out = {"handshake": False, "received": b"", "error": None, "version": None}
+    try:
+        raw = socket.create_connection((HOST, port), timeout=timeout)
+    except OSError as e:
+        out["error"] = "connect: %r" % (e,)
+        return out
+    try:
+        s = ctx.wrap_socket(raw, server_hostname=HOST)
+    except (ssl.SSLError, OSError) as e:
+        raw.close()
+        out["error"] = "handshake: %r" % (e,)
+        return out
+    try:
+        out["handshake"] = True
+        out["version"] = s.version()
+        s.sendall(payload)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out["received"] += chunk
+    except (ssl.SSLError, OSError) as e:
+        out["error"] = "after handshake: %r" % (e,)
+    finally:
+        s.close()
+    return out
+
+
+def s_client(port, extra_args, stdin_data=b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n", timeout=15):
+    """Runs `openssl s_client` against 127.0.0.1:port. Returns (returncode, combined output text)."""
+    argv = ["openssl", "s_client", "-connect", "%s:%d" % (HOST, port), "-servername", "localhost",
+            "-ign_eof"] + list(extra_args)
+    r = subprocess.run(argv, input=stdin_data, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    return r.returncode, r.stdout.decode("utf-8", errors="replace")
+
+
+class SServer:
+    """`openssl s_server -www` as a control server that does accept what a refusal test sends."""
+
+    def __init__(self, extra_args, cert="gateway"):
+        self.port = free_port()
+        self.logdir = make_tmpdir("lt-sserver-")
+        self.log = open(os.path.join(self.logdir, "s_server.log"), "wb")
+        argv = ["openssl", "s_server", "-accept", "%s:%d" % (HOST, self.port), "-www",
+                "-cert", pki_path(cert + ".crt"), "-key", pki_path(cert + ".key")] + list(extra_args)
+        self.proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while not port_accepts(self.port):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise AssertionError("openssl s_server did not start: " + self.output())
+            time.sleep(0.05)
+
+    def output(self):
+        self.log.flush()
+        with open(self.log.name, "rb") as f:
+            return f.read().decode(errors="replace")[-3000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        forget(self.proc)
+        self.log.close()
+
+
+# ---------------------------------------------------------------------------
+# log files
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return "(no log at %s)" % path
+    text = data.decode("utf-8", errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+# ---------------------------------------------------------------------------
+# simulator
+
+_SAMPLES = {}
+
+
+def sim_sample(n, seed, system="population"):
+    """Identities the simulator holds, from `lienthong-sim --sample` (the expected values of the tests)."""
+    key = (system, n, seed)
+    if key not in _SAMPLES:
+        require_binary(SIM_BIN)
+        r = subprocess.run([SIM_BIN, "--system", system, "--sample", str(n), "--seed", str(seed)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError("lienthong-sim --sample failed (%d): %s" % (r.returncode, r.stderr.decode(errors="replace")))
+        rows = [json.loads(line) for line in r.stdout.decode("utf-8").splitlines() if line.strip()]
+        _SAMPLES[key] = rows
+    return copy.deepcopy(_SAMPLES[key])
+
+
+class Sim:
+    READY = re.compile(r"lienthong-sim: (\S+) listening on https://([0-9.]+):(\d+), control on http://([0-9.]+):(\d+)")
+
+    def __init__(self, system="population", seed=7, latency_ms=None, fault=None, extra_args=(), start=True):
+        self.system = system
+        self.seed = seed
+        self.latency_ms = latency_ms
+        self.fault = fault
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.dir = make_tmpdir("lt-sim-")
+        self.stdout_path = os.path.join(self.dir, "stdout.log")
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        if start:
+            self.start()
+
+    @property
+    def base_url(self):
+        return "https://%s:%d" % (HOST, self.port)
+
+    def start(self, timeout=15):
+        require_binary(SIM_BIN)
+        last = ""
+        for _attempt in range(3):  # a free port may be taken between finding and binding it
+            self.port, self.control_port = free_port(), free_port()
+            argv = [SIM_BIN, "--system", self.system, "--listen", "%s:%d" % (HOST, self.port),
+                    "--control", "%s:%d" % (HOST, self.control_port), "--certs-dir", pki(),
+                    "--seed", str(self.seed)]
+            if self.latency_ms is not None:
+                argv += ["--latency-ms", str(self.latency_ms)]
+            if self.fault is not None:
+                argv += ["--fault", self.fault]
+            argv += self.extra_args
+            self.argv = argv
+            errf = open(self.stderr_path, "ab")
+            self.proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf)
+            errf.close()
+            ready = threading.Event()
+            self._pump = threading.Thread(target=self._drain_stdout, args=(self.proc, ready), daemon=True)
+            self._pump.start()
+            if ready.wait(timeout):
+                return self
+            last = self.stderr_tail()
+            self.kill()
+        raise AssertionError("simulator did not print its ready line within %ss\nargv: %s\nstderr:\n%s"
+                             % (timeout, " ".join(self.argv), last))
+
+    def _drain_stdout(self, proc, ready):
+        with open(self.stdout_path, "ab") as out:
+            for line in proc.stdout:
+                out.write(line)
+                out.flush()
+                m = self.READY.search(line.decode("utf-8", errors="replace"))
+                if m and int(m.group(3)) == self.port and int(m.group(5)) == self.control_port:
+                    ready.set()
+
+    def stderr_tail(self, lines=30):
+        return tail(self.stderr_path, lines)
+
+    # control API
+    def control(self, method, path, body=None):
+        r = http_request(self.control_port, method, "/control/%s%s" % (self.system, path), body=body)
+        if r.status // 100 != 2:
+            raise AssertionError("sim control %s %s -> %s %r" % (method, path, r.status, r.body[:300]))
+        return r
+
+    def set_fault(self, fault="none", latency_ms=0, remaining=-1):
+        return self.control("PUT", "/faults", {"latency_ms": latency_ms, "fault": fault, "remaining": remaining})
+
+    def clear_faults(self):
+        return self.set_fault("none", 0, -1)
+
+    def reset(self):
+        return self.control("POST", "/reset")
+
+    def stats(self):
+        return self.control("GET", "/stats").json
+
+    def requests(self):
+        return int(self.stats()["requests"])
+
+    def stop(self, timeout=5):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        forget(self.proc)
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc is not None:
+            forget(self.proc)
+
+    # Talking to the simulator directly, as the gateway does, to learn what it holds.
+    def soap_lookup(self, sid, full_name, birth_date, operation="TraCuuThongTinCongDan"):
+        """Sends an ICD population request straight to the simulator and returns the parsed CongDan record
+        (dict of element local names -> text or nested dict), or raises on a fault."""
+        msg_id = str(uuid.uuid4())
+        body = soap_request(operation, msg_id, sid, full_name, birth_date)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(pki_path("national-ca.crt"))
+        ctx.check_hostname = False
+        ctx.load_cert_chain(pki_path("gateway-national.crt"), pki_path("gateway-national.key"))
+        conn = http.client.HTTPSConnection(HOST, self.port, context=ctx, timeout=15)
+        try:
+            conn.request("POST", "/ws/dancu/v1", body=body, headers={
+                "Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"%s"' % operation})
+            r = conn.getresponse()
+            data = r.read()
+        finally:
+            conn.close()
+        if r.status != 200:
+            raise AssertionError("simulator answered %d: %r" % (r.status, data[:500]))
+        root = ET.fromstring(data)
+        return _xml_to_dict(_find_local(root, "CongDan" if operation == "TraCuuThongTinCongDan" else "KetQua"))
+
+
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def soap_request(operation, msg_id, sid, full_name, birth_date, officer="CB-000123", purpose="1.001612"):
+    def esc(s):
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return ("""<?xml version="1.0" encoding="UTF-8"?>
+<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers" xmlns:dc="http://dancuquocgia.bca">
+<SOAP-ENV:Header>
+<xrd:client id:objectType="SUBSYSTEM"><id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>GOV</id:memberClass><id:memberCode>000.00.00.H53</id:memberCode><id:subsystemCode>LGSP</id:subsystemCode></xrd:client>
+<xrd:service id:objectType="SERVICE"><id:xRoadInstance>VN</id:xRoadInstance><id:memberClass>GOV</id:memberClass><id:memberCode>000.00.00.G01</id:memberCode><id:subsystemCode>CSDLQGDC</id:subsystemCode><id:serviceCode>{op}</id:serviceCode><id:serviceVersion>v1</id:serviceVersion></xrd:service>
+<xrd:id>{mid}</xrd:id><xrd:userId>{officer}</xrd:userId><xrd:issue>{purpose}</xrd:issue><xrd:protocolVersion>4.0</xrd:protocolVersion>
+</SOAP-ENV:Header>
+<SOAP-ENV:Body>
+<dc:{op}><dc:MaYeuCau>{mid}</dc:MaYeuCau><dc:MaDVC>1.001612</dc:MaDVC><dc:MaTichHop>037</dc:MaTichHop><dc:MaCanBo>{officer}</dc:MaCanBo><dc:SoDinhDanh>{sid}</dc:SoDinhDanh><dc:HoVaTen>{name}</dc:HoVaTen><dc:NgayThangNamSinh><dc:NgayThangNam>{birth}</dc:NgayThangNam></dc:NgayThangNamSinh></dc:{op}>
+</SOAP-ENV:Body>
+</SOAP-ENV:Envelope>""".format(op=operation, mid=msg_id, officer=esc(officer), purpose=esc(purpose),
+                                 sid=esc(sid), name=esc(full_name), birth=esc(birth_date))).encode("utf-8")
+
+
+def _local(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def _find_local(root, name):
+    for el in root.iter():
+        if _local(el.tag) == name:
+            return el
+    raise AssertionError("no <%s> in simulator response" % name)
+
+
+def _xml_to_dict(el):
+    children = list(el)
+    if not children:
+        return (el.text or "").strip()
+    return {_local(c.tag): _xml_to_dict(c) for c in children}
+
+
+# ---------------------------------------------------------------------------
+# gateway
+
+def deep_merge(base, over):
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        elif v is _DELETE:
+            out.pop(k, None)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+_DELETE = object()
+DELETE = _DELETE  # use as a value in overrides to remove a key
+
+
+def gateway_config(api_port, admin_port, sim_url="https://127.0.0.1:1", overrides=None):
+    cfg = {
+        "workers": 2,
+        "log_level": "info",
+        "listeners": {
+            "api": {"bind": "%s:%d" % (HOST, api_port), "cert": pki_path("gateway.crt"),
+                    "key": pki_path("gateway.key"), "client_ca": pki_path("province-ca.crt")},
+            "admin": {"bind": "%s:%d" % (HOST, admin_port)},
+        },
+        "limits": {"max_body_bytes": 16384, "shutdown_grace_ms": 10000},
+        "upstreams": {
+            "population": {
+                "base_url": sim_url,
+                "cert": pki_path("gateway-national.crt"), "key": pki_path("gateway-national.key"),
+                "ca": pki_path("national-ca.crt"),
+                "connect_timeout_ms": 2000, "timeout_ms": 10000,
+                "service": {
+                    "xroad_instance": "VN", "member_class": "GOV", "member_code": "000.00.00.H53",
+                    "subsystem_code": "LGSP", "service_member_code": "000.00.00.G01",
+                    "service_subsystem_code": "CSDLQGDC", "service_version": "v1",
+                    "integration_code": "037", "default_procedure_code": "1.001612",
+                },
+            }
+        },
+    }
+    return deep_merge(cfg, overrides)
+
+
+class Gateway:
+    """The gateway as a subprocess with a config written from parameters."""
+
+    def __init__(self, sim=None, overrides=None, start=True, timeout=20):
+        self.dir = make_tmpdir("lt-gw-")
+        self.sim = sim
+        self.overrides = overrides
+        self.proc = None
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.stdout_path = os.path.join(self.dir, "stdout.log")
+        self.config_path = os.path.join(self.dir, "gateway.json")
+        if start:
+            self.start(timeout)
+
+    def write_config(self):
+        self.port, self.admin_port = free_port(), free_port()
+        self.config = gateway_config(self.port, self.admin_port, self.sim.base_url if self.sim else "https://127.0.0.1:1",
+                                     self.overrides)
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            json.dump(self.config, f, indent=2, ensure_ascii=False)
+
+    def start(self, timeout=20):
+        require_binary(GATEWAY_BIN)
+        last = ""
+        for _attempt in range(3):
+            self.write_config()
+            with open(self.stderr_path, "ab") as errf, open(self.stdout_path, "ab") as outf:
+                self.proc = spawn([GATEWAY_BIN, "--config", self.config_path], stdin=subprocess.DEVNULL,
+                                  stdout=outf, stderr=errf, cwd=self.dir)
+            ok, why = self._wait_ready(timeout)
+            if ok:
+                return self
+            last = why
+            if self.proc.poll() is None:  # alive but not ready: not a port race
+                break
+        self.kill()
+        raise AssertionError("gateway not ready: %s\n--- gateway stderr ---\n%s" % (last, self.stderr_tail()))
+
+    def _wait_ready(self, timeout):
+        deadline = time.time() + timeout
+        why = "timeout after %ss" % timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False, "exited with %s" % self.proc.returncode
+            try:
+                r = http_request(self.admin_port, "GET", "/readyz", timeout=2)
+                if r.status == 200:
+                    p = tls_probe(self.port, cert="portal", timeout=3,
+                                  payload=b"GET /readyz-probe HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    if p["received"].startswith(b"HTTP/"):
+                        return True, ""
+                    why = "api TLS probe: %s %r" % (p["error"], p["received"][:100])
+                else:
+                    why = "/readyz %s %r" % (r.status, r.body[:200])
+            except (OSError, http.client.HTTPException) as e:
+                why = repr(e)
+            time.sleep(0.05)
+        return False, why
+
+    def stderr_tail(self, lines=40):
+        return tail(self.stderr_path, lines)
+
+    def diag(self, msg=""):
+        """Message for assertions: what failed plus the tail of the gateway's stderr."""
+        return "%s\n--- gateway stderr (tail) ---\n%s" % (msg, self.stderr_tail())
+
+    # requests
+    def request(self, method, path, body=None, headers=None, **kw):
+        return https_request(self.port, method, path, body=body, headers=headers, **kw)
+
+    def lookup(self, ident, request_id=None, headers=None, path="/v1/citizens/lookup", **kw):
+        h = officer_headers(request_id)
+        if headers:
+            h.update(headers)
+            h = {k: v for k, v in h.items() if v is not None}
+        return self.request("POST", path, body=ident, headers=h, **kw)
+
+    def verify(self, ident, **kw):
+        return self.lookup(ident, path="/v1/citizens/verify", **kw)
+
+    def admin(self, method, path):
+        return http_request(self.admin_port, method, path)
+
+    # lifecycle
+    def signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=15):
+        """SIGTERM, wait, and return the exit code (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+        forget(self.proc)
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc is not None:
+            forget(self.proc)
+
+
+def run_gateway(args, timeout=20, cwd=None):
+    """Runs the gateway binary to completion (--check-config, --help, --version). Returns (rc, stdout+stderr text)."""
+    require_binary(GATEWAY_BIN)
+    r = subprocess.run([GATEWAY_BIN] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, cwd=cwd, preexec_fn=_child_dies_with_parent)
+    return r.returncode, r.stdout.decode("utf-8", errors="replace") + r.stderr.decode("utf-8", errors="replace")
+
+
+def project_version():
+    with open(os.path.join(SOURCE_DIR, "CMakeLists.txt"), encoding="utf-8") as f:
+        m = re.search(r"project\(\s*\w+\s+VERSION\s+([0-9][0-9.]*)", f.read())
+    return m.group(1) if m else None
