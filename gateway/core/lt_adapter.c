@@ -1,9 +1,7 @@
 /* Request helpers shared by every adapter. */
 #include "lt_adapter.h"
 
-
-int lt_upstream_request_add_header(lt_arena_t *arena, lt_upstream_request_t *req, const char *name,
-                                   const char *value)
+int lt_upstream_request_add_header(lt_arena_t *arena, lt_upstream_request_t *req, const char *name, const char *value)
 {
     if (req->nheaders >= LT_UPSTREAM_MAX_HEADERS)
         return -1;

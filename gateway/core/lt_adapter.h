@@ -30,8 +30,8 @@
 
 /* What the adapter asks the core to send. Everything lives in the call's arena. */
 typedef struct lt_upstream_request {
-    const char *method; /* "GET" or "POST" */
-    const char *path;   /* appended to the upstream's base_url; starts with '/' */
+    const char *method;                           /* "GET" or "POST" */
+    const char *path;                             /* appended to the upstream's base_url; starts with '/' */
     const char *headers[LT_UPSTREAM_MAX_HEADERS]; /* "Name: value" */
     size_t nheaders;
     const char *body; /* NULL for none */
@@ -58,13 +58,13 @@ typedef struct lt_call_context {
 } lt_call_context_t;
 
 typedef struct lt_call {
-    lt_arena_t *arena;              /* the request's arena: allocate here, register cleanups here */
+    lt_arena_t *arena; /* the request's arena: allocate here, register cleanups here */
     const lt_call_context_t *ctx;
-    const void *settings;           /* the adapter's parsed "service" section, read-only, shared by threads */
-    json_t *input;                  /* validated northbound input (owned by the core) */
+    const void *settings;              /* the adapter's parsed "service" section, read-only, shared by threads */
+    json_t *input;                     /* validated northbound input (owned by the core) */
     const lt_upstream_request_t *sent; /* the request whose response parse() is reading */
-    void *scratch;                  /* adapter-owned per-call state between steps (arena memory) */
-    int step;                       /* 0 for the first parse() of a call, incremented on each AGAIN */
+    void *scratch;                     /* adapter-owned per-call state between steps (arena memory) */
+    int step;                          /* 0 for the first parse() of a call, incremented on each AGAIN */
 } lt_call_t;
 
 typedef enum {
@@ -97,7 +97,7 @@ typedef struct lt_operation {
 } lt_operation_t;
 
 typedef struct lt_adapter {
-    const char *name; /* the national system, also its config section: upstreams.<name> */
+    const char *name;                 /* the national system, also its config section: upstreams.<name> */
     const lt_operation_t *operations; /* terminated by an entry whose name is NULL */
     /* Reads upstreams.<name>.service; `path` is that key path for messages. */
     int (*settings_load)(const json_t *section, const char *path, void **settings, lt_error_t *err);
@@ -110,7 +110,6 @@ extern const lt_adapter_t *const lt_adapters[];
 const lt_adapter_t *lt_adapter_find(const char *name);
 
 /* Helper for adapters: append "Name: value" to a request (arena-copied). Returns -1 when full. */
-int lt_upstream_request_add_header(lt_arena_t *arena, lt_upstream_request_t *req, const char *name,
-                                   const char *value);
+int lt_upstream_request_add_header(lt_arena_t *arena, lt_upstream_request_t *req, const char *name, const char *value);
 
 #endif

@@ -18,7 +18,7 @@ lt_arena_t *lt_arena_new(void);
 void lt_arena_destroy(lt_arena_t *arena);
 
 /* Allocation never fails: out of memory aborts the process, as nginx and Redis do. */
-void *lt_arena_alloc(lt_arena_t *arena, size_t size);   /* zeroed */
+void *lt_arena_alloc(lt_arena_t *arena, size_t size);    /* zeroed */
 char *lt_arena_strdup(lt_arena_t *arena, const char *s); /* NULL in, NULL out */
 char *lt_arena_strndup(lt_arena_t *arena, const char *s, size_t n);
 char *lt_arena_sprintf(lt_arena_t *arena, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

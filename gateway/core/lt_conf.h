@@ -16,11 +16,11 @@
 #include "lt_error.h"
 
 typedef enum {
-    LT_CONF_STRING,   /* char *, malloc'd copy */
-    LT_CONF_INT,      /* long long, within [min, max] */
-    LT_CONF_BOOL,     /* bool */
-    LT_CONF_FILE,     /* char *: a path that must exist and be readable at load time */
-    LT_CONF_OBJECT,   /* json_t * borrowed: a nested section read by its own table */
+    LT_CONF_STRING, /* char *, malloc'd copy */
+    LT_CONF_INT,    /* long long, within [min, max] */
+    LT_CONF_BOOL,   /* bool */
+    LT_CONF_FILE,   /* char *: a path that must exist and be readable at load time */
+    LT_CONF_OBJECT, /* json_t * borrowed: a nested section read by its own table */
 } lt_conf_type_t;
 
 typedef struct lt_conf_field {
@@ -28,12 +28,15 @@ typedef struct lt_conf_field {
     lt_conf_type_t type;
     size_t offset; /* offsetof(dest struct, member) */
     bool required;
-    long long min, max; /* LT_CONF_INT only */
+    long long min, max;      /* LT_CONF_INT only */
     const char *default_str; /* LT_CONF_STRING default when absent, may be NULL */
     long long default_int;   /* LT_CONF_INT / LT_CONF_BOOL default when absent */
 } lt_conf_field_t;
 
-#define LT_CONF_END {NULL, 0, 0, false, 0, 0, NULL, 0}
+#define LT_CONF_END                                                                                                    \
+    {                                                                                                                  \
+        NULL, 0, 0, false, 0, 0, NULL, 0                                                                               \
+    }
 
 /*
  * Reads obj into dest according to fields (terminated by LT_CONF_END).

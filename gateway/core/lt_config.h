@@ -16,8 +16,8 @@
 #include "lt_error.h"
 
 typedef struct lt_listener_conf {
-    char *bind;      /* "host:port" */
-    char *cert;      /* TLS listeners only */
+    char *bind; /* "host:port" */
+    char *cert; /* TLS listeners only */
     char *key;
     char *client_ca; /* api only: the provincial CA that client certificates must chain to */
 } lt_listener_conf_t;

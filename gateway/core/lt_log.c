@@ -9,8 +9,8 @@
 #include <time.h>
 
 static _Atomic int current_level = LT_LOG_INFO;
-static const char *level_names[] = {[LT_LOG_ERROR] = "error", [LT_LOG_WARN] = "warn", [LT_LOG_INFO] = "info",
-                                    [LT_LOG_DEBUG] = "debug"};
+static const char *level_names[] = {
+    [LT_LOG_ERROR] = "error", [LT_LOG_WARN] = "warn", [LT_LOG_INFO] = "info", [LT_LOG_DEBUG] = "debug"};
 
 void lt_log_set_level(lt_log_level_t level)
 {

@@ -16,8 +16,8 @@ int lt_log_parse_level(const char *name, lt_log_level_t *out); /* "error", "warn
 void lt_log(lt_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define lt_log_error(...) lt_log(LT_LOG_ERROR, __VA_ARGS__)
-#define lt_log_warn(...) lt_log(LT_LOG_WARN, __VA_ARGS__)
-#define lt_log_info(...) lt_log(LT_LOG_INFO, __VA_ARGS__)
+#define lt_log_warn(...)  lt_log(LT_LOG_WARN, __VA_ARGS__)
+#define lt_log_info(...)  lt_log(LT_LOG_INFO, __VA_ARGS__)
 #define lt_log_debug(...) lt_log(LT_LOG_DEBUG, __VA_ARGS__)
 
 /*

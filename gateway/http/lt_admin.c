@@ -38,7 +38,8 @@ static void on_readyz(struct evhttp_request *req, void *arg)
     lt_admin_t *admin = arg;
     json_t *reasons = json_array();
     bool ready = admin->deps.is_ready(admin->deps.arg, reasons);
-    reply_json(req, ready ? 200 : 503, json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "reasons", reasons));
+    reply_json(req, ready ? 200 : 503,
+               json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "reasons", reasons));
 }
 
 static void on_other(struct evhttp_request *req, void *arg)

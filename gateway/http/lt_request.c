@@ -2,6 +2,8 @@
 #include "lt_request.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +11,80 @@
 #include "lt_log.h"
 #include "lt_server.h"
 
+/*
+ * A request ends once: when libevent has written the whole answer
+ * (on_complete), or when the connection goes away first. Only then does the
+ * worker stop counting it as in flight, so a draining worker never exits with
+ * an answer still queued in a buffer.
+ */
+static void finish(lt_request_t *r, int status)
+{
+    if (r->finished)
+        return;
+    r->finished = true;
+    if (r->close_watch != NULL) {
+        event_free(r->close_watch);
+        r->close_watch = NULL;
+    }
+    if (r->evcon != NULL)
+        evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+    r->evcon = NULL;
+    lt_server_request_done(r->server, r, status);
+    lt_request_unref(r); /* the HTTP layer's reference */
+}
+
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+    lt_request_t *r = arg;
+    finish(r, r->status);
+}
+
 static void on_connection_close(struct evhttp_connection *evcon, void *arg)
 {
     lt_request_t *r = arg;
-    if (r->replied)
+    r->evcon = NULL; /* being freed */
+    if (r->replied) {
+        /* The answer was queued but could not be written. */
+        finish(r, r->status);
         return;
+    }
     r->aborted = true;
-    r->evcon = NULL;
     lt_log_info("request %s: client closed the connection before the answer", r->ctx.request_id);
     if (r->on_abort != NULL)
         r->on_abort(r);
-    /* libevent detached the request from its dead connection; sending now just frees it. */
-    evhttp_send_reply(r->req, 500, "Client Closed", NULL);
+    /* A request still attached to its connection is freed with it; one that libevent detached (read EOF) is
+     * ours to free, which sending on it does. After this, r->req is never touched again. */
+    if (evhttp_request_get_connection(r->req) == NULL)
+        evhttp_send_reply(r->req, 500, "Client Closed", NULL);
+    r->req = NULL;
     r->replied = true;
-    lt_server_request_done(r->server, r, 499);
-    lt_request_unref(r);
+    finish(r, 499);
+}
+
+/*
+ * libevent 2.1 stops reading a connection while its request is handled, so it
+ * would only notice a client that gave up when writing the answer. EV_CLOSED
+ * (EPOLLRDHUP) sees the client's FIN without reading, so an abandoned request
+ * stops its upstream call at once instead of holding it to the timeout.
+ */
+static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
+{
+    lt_request_t *r = arg;
+    if (r->replied || r->evcon == NULL)
+        return;
+    evhttp_connection_free(r->evcon); /* calls on_connection_close */
+}
+
+static void watch_peer_close(lt_request_t *r, struct event_base *base)
+{
+    if (r->evcon == NULL || !(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE))
+        return;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(r->evcon);
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    if (fd < 0)
+        return;
+    r->close_watch = event_new(base, fd, EV_CLOSED, on_peer_closed, r);
+    event_add(r->close_watch, NULL);
 }
 
 lt_request_t *lt_request_new(struct lt_server *server, struct evhttp_request *req)
@@ -39,6 +100,8 @@ lt_request_t *lt_request_new(struct lt_server *server, struct evhttp_request *re
     r->evcon = evhttp_request_get_connection(req);
     if (r->evcon != NULL)
         evhttp_connection_set_closecb(r->evcon, on_connection_close, r);
+    evhttp_request_set_on_complete_cb(req, on_complete, r);
+    watch_peer_close(r, lt_server_base(server));
     return r;
 }
 
@@ -87,9 +150,7 @@ static void send_reply(lt_request_t *r, int status, const char *content_type, co
     if (r->replied || r->aborted)
         return;
     r->replied = true;
-    /* The connection may outlive this request (keep-alive): stop it calling back into freed memory. */
-    if (r->evcon != NULL)
-        evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+    r->status = status;
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     evhttp_add_header(h, "Content-Type", content_type);
     if (r->ctx.request_id != NULL)
@@ -100,8 +161,7 @@ static void send_reply(lt_request_t *r, int status, const char *content_type, co
     evbuffer_add(buf, body, len);
     evhttp_send_reply(r->req, status, NULL, buf);
     evbuffer_free(buf);
-    lt_server_request_done(r->server, r, status);
-    lt_request_unref(r);
+    /* on_complete or on_connection_close ends the request once the bytes are out (or cannot be). */
 }
 
 void lt_request_reply_text(lt_request_t *r, int status, const char *content_type, const char *text)
@@ -125,8 +185,8 @@ void lt_request_reply_problem(lt_request_t *r, const lt_error_t *err)
 {
     int status = lt_error_http_status(err->kind);
     json_t *p = json_object();
-    json_object_set_new(p, "type", json_sprintf("https://lienthong.gov.vn/problems/%s", err->code[0] ? err->code
-                                                                                    : lt_error_kind_name(err->kind)));
+    json_object_set_new(
+        p, "type", json_sprintf("urn:lienthong:problem:%s", err->code[0] ? err->code : lt_error_kind_name(err->kind)));
     json_object_set_new(p, "title", json_string(lt_error_title(err->kind)));
     json_object_set_new(p, "status", json_integer(status));
     json_object_set_new(p, "detail", json_string(err->detail));

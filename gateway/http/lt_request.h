@@ -23,16 +23,19 @@ struct lt_server;
 
 typedef struct lt_request {
     int refs;
-    bool aborted; /* the client went away: nothing will be sent */
-    bool replied;
+    bool aborted;  /* the client went away: nothing will be sent */
+    bool replied;  /* the answer is queued */
+    bool finished; /* the answer is written, or the connection is gone: the HTTP layer let go */
+    int status;
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
+    struct event *close_watch; /* sees the client leave while its request is handled */
     struct lt_server *server;
     lt_arena_t *arena;
     struct timespec started;
     lt_call_context_t ctx;
-    const char *route;     /* for logs and metrics: the matched route or "-" */
-    const char *upstream;  /* set once an upstream is involved, for problem documents */
+    const char *route;    /* for logs and metrics: the matched route or "-" */
+    const char *upstream; /* set once an upstream is involved, for problem documents */
     /* Called when the request is aborted, so the owner of an in-flight operation can cancel it. */
     void (*on_abort)(struct lt_request *r);
     void *on_abort_arg;
@@ -53,7 +56,8 @@ const char *lt_request_path(lt_request_t *r);
 /* The whole body as a NUL-terminated arena string. */
 const char *lt_request_body(lt_request_t *r, size_t *len);
 
-/* Replies. Each sends once, adds X-Request-Id, drops the HTTP layer's reference and is a no-op after an abort. */
+/* Replies. Each sends once, adds X-Request-Id, and is a no-op after an abort. The HTTP layer's reference is
+ * dropped once libevent has written the answer. */
 void lt_request_reply_json(lt_request_t *r, int status, json_t *body); /* steals body */
 void lt_request_reply_problem(lt_request_t *r, const lt_error_t *err);
 void lt_request_reply_text(lt_request_t *r, int status, const char *content_type, const char *text);

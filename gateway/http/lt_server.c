@@ -135,8 +135,9 @@ static double elapsed_ms(const struct timespec *start)
 void lt_server_request_done(lt_server_t *server, lt_request_t *r, int status)
 {
     /* The access log names no citizen: route, client, status and time only. */
-    lt_log_info("access request_id=%s client=%s route=%s status=%d ms=%.1f", r->ctx.request_id ? r->ctx.request_id : "-",
-                r->ctx.client && *r->ctx.client ? r->ctx.client : "-", r->route, status, elapsed_ms(&r->started));
+    lt_log_info("access request_id=%s client=%s route=%s status=%d ms=%.1f",
+                r->ctx.request_id ? r->ctx.request_id : "-", r->ctx.client && *r->ctx.client ? r->ctx.client : "-",
+                r->route, status, elapsed_ms(&r->started));
     server->inflight--;
     maybe_drained(server);
 }

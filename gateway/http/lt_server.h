@@ -22,9 +22,9 @@ typedef struct lt_server lt_server_t;
 typedef struct lt_server_deps {
     struct event_base *base;
     const lt_config_t *config;
-    SSL_CTX *api_tls;                 /* shared, read-only */
-    lt_upstream_client_t *upstreams;  /* this worker's */
-    void (*on_drained)(void *arg);    /* draining finished: no request in flight */
+    SSL_CTX *api_tls;                /* shared, read-only */
+    lt_upstream_client_t *upstreams; /* this worker's */
+    void (*on_drained)(void *arg);   /* draining finished: no request in flight */
     void *on_drained_arg;
 } lt_server_deps_t;
 

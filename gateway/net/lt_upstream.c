@@ -310,8 +310,7 @@ static void map_transport_error(CURLcode rc, const lt_upstream_exchange_t *x, lt
         }
         /* fall through */
     case CURLE_PARTIAL_FILE:
-        lt_error_set(err, LT_ERR_UPSTREAM_BAD, "truncated", "%s closed the connection before the whole response",
-                     name);
+        lt_error_set(err, LT_ERR_UPSTREAM_BAD, "truncated", "%s closed the connection before the whole response", name);
         err->retryable = true;
         break;
     case CURLE_GOT_NOTHING:
