@@ -153,6 +153,11 @@ static json_t *read_json_body(lt_request_t *r, lt_error_t *err)
     }
     size_t len;
     const char *body = lt_request_body(r, &len);
+    long long max = lt_server_config(r->server)->max_body_bytes;
+    if ((long long)len > max) {
+        lt_error_set(err, LT_ERR_TOO_LARGE, "body_too_large", "the body is over %lld bytes", max);
+        return NULL;
+    }
     json_error_t jerr;
     json_t *input = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (input == NULL) {

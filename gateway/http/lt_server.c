@@ -71,7 +71,10 @@ lt_server_t *lt_server_new(const lt_server_deps_t *deps, lt_error_t *err)
     const lt_config_t *c = deps->config;
     evhttp_set_bevcb(server->http, make_tls_bufferevent, server);
     evhttp_set_gencb(server->http, on_request, server);
-    evhttp_set_max_body_size(server->http, (ev_ssize_t)c->max_body_bytes);
+    /* libevent's own 413 is a bare HTML page, so it only guards memory at a hard cap well above the
+     * configured limit; lt_proxy answers bodies over max_body_bytes with a problem document. */
+    long long hard_cap = c->max_body_bytes * 4 > 65536 ? c->max_body_bytes * 4 : 65536;
+    evhttp_set_max_body_size(server->http, (ev_ssize_t)hard_cap);
     evhttp_set_max_headers_size(server->http, 16384);
     evhttp_set_timeout(server->http, (int)c->idle_timeout_s);
     /* Admit every method so that a wrong one gets our 405 problem document, not libevent's bare 405. */
