@@ -28,8 +28,8 @@ char *lt_text_nfc(lt_arena_t *a, const char *s)
     if (s == NULL)
         return NULL;
     utf8proc_uint8_t *out = NULL;
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
-                                      UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t n =
+        utf8proc_map((const utf8proc_uint8_t *)s, 0, &out, UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     if (n < 0)
         return NULL;
     char *copy = lt_arena_strndup(a, (const char *)out, (size_t)n);

@@ -28,8 +28,9 @@ static void quiet_error(void *data, xmlErrorPtr error)
 
 /*
  * SAX hook for "<!DOCTYPE": stop at once, before the internal subset (and so
- * any entity declaration) is even read. xmlStopParser() records
- * XML_ERR_USER_STOP, which is how lt_xml_parse() tells this refusal apart.
+ * any entity declaration) is even read. xmlStopParser() leaves
+ * XML_ERR_USER_STOP in ctxt->errNo, which is how lt_xml_parse() tells this
+ * refusal apart; the half-built document it may still return is discarded.
  */
 static void refuse_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
 {
@@ -69,8 +70,9 @@ xmlDocPtr lt_xml_parse(lt_arena_t *a, const char *buf, size_t len, lt_error_t *e
     ctxt->sax->internalSubset = refuse_doctype;
     ctxt->sax->externalSubset = refuse_doctype;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, LT_XML_OPTIONS);
+    /* xmlStopParser() sets errNo but raises no error, so lastError does not show the stop. */
+    bool stopped = ctxt->errNo == XML_ERR_USER_STOP;
     xmlErrorPtr last = xmlCtxtGetLastError(ctxt);
-    bool stopped = last != NULL && last->code == XML_ERR_USER_STOP;
     int line = last != NULL ? last->line : 0, code = last != NULL ? last->code : 0;
     xmlFreeParserCtxt(ctxt);
     if (doc != NULL && (stopped || doc->intSubset != NULL || doc->extSubset != NULL)) {
