@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "lt_arena.h"
 #include "lt_error.h"
@@ -65,12 +66,16 @@ typedef struct lt_call {
     const lt_upstream_request_t *sent; /* the request whose response parse() is reading */
     void *scratch;                     /* adapter-owned per-call state between steps (arena memory) */
     int step;                          /* 0 for the first parse() of a call, incremented on each AGAIN */
+    int attempt;                       /* 0 for the first attempt; retries build() again with attempt + 1 */
+    time_t now;                        /* wall-clock time for this build(), set by the core (tests set it too) */
+    const char *token;                 /* bearer token, for adapters with token hooks; NULL otherwise */
 } lt_call_t;
 
 typedef enum {
-    LT_STEP_DONE,  /* result (or nothing, for build) is ready */
-    LT_STEP_AGAIN, /* send `next`, then call parse() with its response */
-    LT_STEP_FAIL,  /* err is set */
+    LT_STEP_DONE,   /* result (or nothing, for build) is ready */
+    LT_STEP_AGAIN,  /* send `next`, then call parse() with its response */
+    LT_STEP_FAIL,   /* err is set */
+    LT_STEP_REAUTH, /* the upstream refused call->token (expired, revoked): get a new token, build() again, once */
 } lt_step_t;
 
 typedef enum {
@@ -99,9 +104,22 @@ typedef struct lt_operation {
 typedef struct lt_adapter {
     const char *name;                 /* the national system, also its config section: upstreams.<name> */
     const lt_operation_t *operations; /* terminated by an entry whose name is NULL */
-    /* Reads upstreams.<name>.service; `path` is that key path for messages. */
+    /* Reads upstreams.<name>.service; `path` is that key path for messages. Secrets come from files named there. */
     int (*settings_load)(const json_t *section, const char *path, void **settings, lt_error_t *err);
     void (*settings_free)(void *settings);
+
+    /*
+     * Optional: for upstreams that authorise with a bearer token (OAuth 2.0
+     * client credentials). The core keeps one token per upstream for the
+     * whole process, fetches it single-flight (concurrent requests on every
+     * worker wait for the one fetch), refreshes it ahead of its expiry, keeps
+     * the token endpoint under its rate limit, and hands it to build() as
+     * call->token. parse() answers LT_STEP_REAUTH when the upstream refused it.
+     */
+    int (*token_build)(const void *settings, lt_arena_t *arena, lt_upstream_request_t *out, lt_error_t *err);
+    /* Reads the token response: *token (arena copy) and its lifetime in seconds. */
+    int (*token_parse)(const void *settings, lt_arena_t *arena, const lt_upstream_response_t *resp, const char **token,
+                       long *expires_in_s, lt_error_t *err);
 } lt_adapter_t;
 
 /* Every adapter the build knows, NULL-terminated (adapters/registry.c). */
