@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "lt_call.h"
 #include "lt_log.h"
 #include "lt_server.h"
 #include "lt_upstream.h"
@@ -15,6 +16,7 @@ struct lt_worker {
     const lt_config_t *config;
     struct event_base *base;
     lt_upstream_client_t *upstreams;
+    lt_call_env_t *calls;
     lt_server_t *server;
     struct event *stop_ev, *abort_ev, *grace_ev;
     bool forced; /* the grace period ran out or an abort came: requests were abandoned */
@@ -53,8 +55,8 @@ static void on_abort(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(w->base);
 }
 
-lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, void (*on_exit)(void *),
-                           void *on_exit_arg, lt_error_t *err)
+lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, lt_upstream_state_t *states,
+                           void (*on_exit)(void *), void *on_exit_arg, lt_error_t *err)
 {
     lt_worker_t *w = calloc(1, sizeof(*w));
     w->index = index;
@@ -63,6 +65,7 @@ lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tl
     w->on_exit_arg = on_exit_arg;
     w->base = event_base_new();
     w->upstreams = lt_upstream_client_new(w->base);
+    w->calls = lt_call_env_new(w->base, w->upstreams, config, states);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->abort_ev = event_new(w->base, -1, 0, on_abort, w);
     w->grace_ev = evtimer_new(w->base, on_grace_over, w);
@@ -71,6 +74,7 @@ lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tl
         .config = config,
         .api_tls = api_tls,
         .upstreams = w->upstreams,
+        .calls = w->calls,
         .on_drained = on_drained,
         .on_drained_arg = w,
     };
@@ -118,6 +122,7 @@ void lt_worker_join_and_free(lt_worker_t *w)
      * connections under live requests. */
     if (!w->forced) {
         lt_server_free(w->server);
+        lt_call_env_free(w->calls);
         lt_upstream_client_free(w->upstreams);
         event_free(w->stop_ev);
         event_free(w->abort_ev);

@@ -10,14 +10,15 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "lt_call.h"
 #include "lt_config.h"
 #include "lt_error.h"
 
 typedef struct lt_worker lt_worker_t;
 
 /* Creates the worker's loop and binds its listener in the calling thread, so bind errors stop start-up. */
-lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, void (*on_exit)(void *),
-                           void *on_exit_arg, lt_error_t *err);
+lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, lt_upstream_state_t *states,
+                           void (*on_exit)(void *), void *on_exit_arg, lt_error_t *err);
 int lt_worker_start(lt_worker_t *w);
 /* Thread-safe: ask the worker to stop accepting and exit once drained or after the grace period. */
 void lt_worker_request_stop(lt_worker_t *w);

@@ -25,6 +25,7 @@
 typedef struct gateway {
     lt_config_t *config;
     SSL_CTX *api_tls;
+    lt_upstream_state_t *states; /* per upstream, shared by every worker */
     struct event_base *base;
     lt_admin_t *admin;
     lt_worker_t **workers;
@@ -127,9 +128,10 @@ static int start_workers(gateway_t *gw, lt_error_t *err)
         n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n <= 0)
         n = 1;
+    gw->states = lt_upstream_states_new(gw->config);
     gw->workers = calloc((size_t)n, sizeof(*gw->workers));
     for (int i = 0; i < n; i++) {
-        gw->workers[i] = lt_worker_new(i, gw->config, gw->api_tls, count_exit, gw, err);
+        gw->workers[i] = lt_worker_new(i, gw->config, gw->api_tls, gw->states, count_exit, gw, err);
         if (gw->workers[i] == NULL)
             return -1;
         gw->nworkers++;
@@ -177,6 +179,8 @@ static void cleanup(gateway_t *gw)
         event_base_free(gw->base);
     }
     SSL_CTX_free(gw->api_tls);
+    if (gw->config != NULL)
+        lt_upstream_states_free(gw->states, gw->config->nupstreams);
     lt_config_free(gw->config);
 }
 

@@ -61,8 +61,8 @@ static const lt_conf_field_t limits_fields[] = {
 
 typedef struct {
     char *base_url, *cert, *key, *ca;
-    long long connect_timeout_ms, timeout_ms, max_response_bytes;
-    const json_t *service;
+    long long connect_timeout_ms, timeout_ms, max_response_bytes, deadline_ms, max_inflight;
+    const json_t *service, *retry, *breaker, *token;
 } upstream_t;
 
 static const lt_conf_field_t upstream_fields[] = {
@@ -73,9 +73,86 @@ static const lt_conf_field_t upstream_fields[] = {
     {FIELD(upstream_t, connect_timeout_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 2000},
     {FIELD(upstream_t, timeout_ms, LT_CONF_INT, false), .min = 1, .max = 300000, .default_int = 10000},
     {FIELD(upstream_t, max_response_bytes, LT_CONF_INT, false), .min = 1024, .max = 64 << 20, .default_int = 4 << 20},
+    {FIELD(upstream_t, deadline_ms, LT_CONF_INT, false), .min = 1, .max = 600000, .default_int = 0},
+    {FIELD(upstream_t, max_inflight, LT_CONF_INT, false), .min = 1, .max = 100000, .default_int = 256},
     {FIELD(upstream_t, service, LT_CONF_OBJECT, true)},
+    {FIELD(upstream_t, retry, LT_CONF_OBJECT, false)},
+    {FIELD(upstream_t, breaker, LT_CONF_OBJECT, false)},
+    {FIELD(upstream_t, token, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
+
+typedef struct {
+    long long max_attempts, base_delay_ms, max_delay_ms;
+} retry_t;
+
+static const lt_conf_field_t retry_fields[] = {
+    {FIELD(retry_t, max_attempts, LT_CONF_INT, false), .min = 1, .max = 10, .default_int = 3},
+    {FIELD(retry_t, base_delay_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 100},
+    {FIELD(retry_t, max_delay_ms, LT_CONF_INT, false), .min = 1, .max = 300000, .default_int = 2000},
+    LT_CONF_END,
+};
+
+typedef struct {
+    long long consecutive_failures, failure_ratio_percent, window, min_calls, cooldown_ms;
+} breaker_t;
+
+static const lt_conf_field_t breaker_fields[] = {
+    {FIELD(breaker_t, consecutive_failures, LT_CONF_INT, false), .min = 0, .max = 1000, .default_int = 5},
+    {FIELD(breaker_t, failure_ratio_percent, LT_CONF_INT, false), .min = 0, .max = 100, .default_int = 50},
+    {FIELD(breaker_t, window, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 20},
+    {FIELD(breaker_t, min_calls, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 10},
+    {FIELD(breaker_t, cooldown_ms, LT_CONF_INT, false), .min = 1, .max = 3600000, .default_int = 10000},
+    LT_CONF_END,
+};
+
+typedef struct {
+    long long rate_per_minute, refresh_margin_s;
+} token_t;
+
+static const lt_conf_field_t token_fields[] = {
+    {FIELD(token_t, rate_per_minute, LT_CONF_INT, false), .min = 0, .max = 64, .default_int = 10},
+    {FIELD(token_t, refresh_margin_s, LT_CONF_INT, false), .min = 0, .max = 3600, .default_int = 30},
+    LT_CONF_END,
+};
+
+/* Reads an optional nested section: absent means every default. */
+static int read_optional(const json_t *obj, const char *path, const char *key, const lt_conf_field_t *fields,
+                         void *dest, lt_error_t *err)
+{
+    char sub[300];
+    snprintf(sub, sizeof(sub), "%s.%s", path, key);
+    json_t *empty = json_object();
+    int rc = lt_conf_read(obj ? obj : empty, sub, fields, dest, err);
+    json_decref(empty);
+    return rc;
+}
+
+static int load_resilience(lt_upstream_conf_t *u, const upstream_t *raw, const char *path, lt_error_t *err)
+{
+    retry_t r = {0};
+    breaker_t b = {0};
+    token_t t = {0};
+    if (read_optional(raw->retry, path, "retry", retry_fields, &r, err) != 0 ||
+        read_optional(raw->breaker, path, "breaker", breaker_fields, &b, err) != 0 ||
+        read_optional(raw->token, path, "token", token_fields, &t, err) != 0)
+        return -1;
+    u->retry.max_attempts = r.max_attempts;
+    u->retry.base_delay_ms = r.base_delay_ms;
+    u->retry.max_delay_ms = r.max_delay_ms;
+    u->breaker.consecutive_failures = b.consecutive_failures;
+    u->breaker.failure_ratio = (double)b.failure_ratio_percent / 100.0;
+    u->breaker.window = b.window;
+    u->breaker.min_calls = b.min_calls;
+    u->breaker.cooldown_ms = b.cooldown_ms;
+    u->token.rate_per_minute = t.rate_per_minute;
+    u->token.refresh_margin_s = t.refresh_margin_s;
+    u->max_inflight = raw->max_inflight;
+    /* Without an explicit deadline, allow every attempt its full timeout plus the largest backoffs. */
+    u->deadline_ms =
+        raw->deadline_ms ? raw->deadline_ms : raw->timeout_ms * r.max_attempts + r.max_delay_ms * (r.max_attempts - 1);
+    return 0;
+}
 
 static int load_listeners(lt_config_t *c, const json_t *obj, lt_error_t *err)
 {
@@ -123,6 +200,8 @@ static int load_upstream(lt_upstream_conf_t *u, const char *name, const json_t *
     u->connect_timeout_ms = raw.connect_timeout_ms;
     u->timeout_ms = raw.timeout_ms;
     u->max_response_bytes = raw.max_response_bytes;
+    if (load_resilience(u, &raw, path, err) != 0)
+        return -1;
     if (strncmp(u->base_url, "https://", 8) != 0)
         return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.base_url: must start with https://", path);
     strncat(path, ".service", sizeof(path) - strlen(path) - 1);

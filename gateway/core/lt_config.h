@@ -31,6 +31,18 @@ typedef struct lt_upstream_conf {
     long long connect_timeout_ms;
     long long timeout_ms; /* total time for one upstream exchange */
     long long max_response_bytes;
+    long long deadline_ms;  /* the whole call, retries and backoff included */
+    long long max_inflight; /* calls in flight to this upstream across the process; more get 503 */
+    struct {
+        long long max_attempts, base_delay_ms, max_delay_ms;
+    } retry;
+    struct {
+        long long consecutive_failures, window, min_calls, cooldown_ms;
+        double failure_ratio;
+    } breaker;
+    struct {
+        long long rate_per_minute, refresh_margin_s;
+    } token;
 } lt_upstream_conf_t;
 
 typedef struct lt_config {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lt_call.h"
 #include "lt_date.h"
 #include "lt_ident.h"
 #include "lt_log.h"
@@ -15,19 +16,13 @@
 #include "lt_tls.h"
 #include "lt_uuid.h"
 
-/* A multi-step flow longer than this is an adapter bug, not a reason to loop forever. */
-#define LT_PROXY_MAX_STEPS 4
-
 typedef struct proxy_call {
     lt_request_t *r;
     const lt_upstream_conf_t *upstream;
     const lt_operation_t *op;
     lt_call_t call;
-    lt_upstream_request_t req;
-    lt_upstream_exchange_t *exchange;
+    lt_call_run_t *run;
 } proxy_call_t;
-
-static void send_step(proxy_call_t *pc);
 
 /* ---- admission ---------------------------------------------------------- */
 
@@ -197,7 +192,7 @@ static int route(lt_request_t *r, lt_route_match_t *m, lt_error_t *err)
     return lt_error_set(err, LT_ERR_METHOD, "method_not_allowed", "this path accepts %s", m->allow);
 }
 
-/* ---- the adapter step loop ---------------------------------------------- */
+/* ---- the call and the answer ------------------------------------------------ */
 
 static json_t *source_object(const proxy_call_t *pc)
 {
@@ -207,77 +202,32 @@ static json_t *source_object(const proxy_call_t *pc)
                      "fetched_at", now, "cache", "miss");
 }
 
-static void answer_result(proxy_call_t *pc, json_t *result)
+static void on_call_done(void *arg, json_t *result, const lt_error_t *err)
 {
-    if (json_is_object(result))
-        json_object_set_new(result, "source", source_object(pc));
-    lt_request_add_header(pc->r, "X-Cache", "miss");
-    lt_request_reply_json(pc->r, 200, result);
-}
-
-static void answer_error(proxy_call_t *pc, const lt_error_t *err)
-{
-    if (err->kind >= LT_ERR_INTERNAL)
-        lt_log_warn("request %s: %s %s failed: %s: %s", pc->r->ctx.request_id, pc->upstream->name, pc->op->name,
-                    err->code, err->detail);
-    lt_request_reply_problem(pc->r, err);
+    proxy_call_t *pc = arg;
+    lt_request_t *r = pc->r;
+    pc->run = NULL;
+    if (err != NULL) {
+        if (err->kind >= LT_ERR_INTERNAL)
+            lt_log_warn("request %s: %s %s failed: %s: %s", r->ctx.request_id, pc->upstream->name, pc->op->name,
+                        err->code, err->detail);
+        lt_request_reply_problem(r, err);
+    } else {
+        if (json_is_object(result))
+            json_object_set_new(result, "source", source_object(pc));
+        lt_request_add_header(r, "X-Cache", "miss");
+        lt_request_reply_json(r, 200, result);
+    }
+    lt_request_unref(r); /* the call's reference */
 }
 
 static void on_abort(lt_request_t *r)
 {
     proxy_call_t *pc = r->on_abort_arg;
-    if (pc->exchange != NULL) {
-        lt_upstream_cancel(pc->exchange);
-        pc->exchange = NULL;
-        lt_request_unref(r); /* the exchange's reference: its callback will not run now */
-    }
-}
-
-static void on_upstream_done(void *arg, const lt_upstream_response_t *resp, const lt_error_t *transport_err)
-{
-    proxy_call_t *pc = arg;
-    lt_request_t *r = pc->r;
-    pc->exchange = NULL;
-    if (lt_request_is_aborted(r)) {
-        lt_request_unref(r);
-        return;
-    }
-    if (transport_err != NULL) {
-        answer_error(pc, transport_err);
-        lt_request_unref(r);
-        return;
-    }
-    lt_error_t err;
-    lt_error_clear(&err);
-    json_t *result = NULL;
-    lt_upstream_request_t next = {0};
-    pc->call.sent = &pc->req;
-    lt_step_t step = pc->op->parse(&pc->call, resp, &result, &next, &err);
-    pc->call.step++;
-    if (step == LT_STEP_DONE) {
-        answer_result(pc, result);
-    } else if (step == LT_STEP_AGAIN && pc->call.step < LT_PROXY_MAX_STEPS) {
-        pc->req = next;
-        send_step(pc);
-    } else {
-        if (step == LT_STEP_AGAIN)
-            lt_error_set(&err, LT_ERR_INTERNAL, "too_many_steps", "the %s adapter did not finish", pc->upstream->name);
-        answer_error(pc, &err);
-    }
-    lt_request_unref(r);
-}
-
-static void send_step(proxy_call_t *pc)
-{
-    lt_error_t err;
-    lt_error_clear(&err);
-    lt_request_t *r = pc->r;
-    lt_request_ref(r); /* held by the exchange until its callback or a cancel */
-    pc->exchange = lt_upstream_send(lt_server_upstreams(r->server), pc->upstream, &pc->req,
-                                    (long)pc->upstream->timeout_ms, on_upstream_done, pc, &err);
-    if (pc->exchange == NULL) {
-        answer_error(pc, &err);
-        lt_request_unref(r);
+    if (pc->run != NULL) {
+        lt_call_cancel(pc->run);
+        pc->run = NULL;
+        lt_request_unref(r); /* the call's reference: its callback will not run now */
     }
 }
 
@@ -294,14 +244,8 @@ static void start_call(lt_request_t *r, const lt_route_match_t *m, json_t *input
     r->upstream = m->upstream->name;
     r->on_abort = on_abort;
     r->on_abort_arg = pc;
-    lt_error_t err;
-    lt_error_clear(&err);
-    lt_step_t step = pc->op->build(&pc->call, &pc->req, &err);
-    if (step == LT_STEP_FAIL) {
-        answer_error(pc, &err);
-        return;
-    }
-    send_step(pc);
+    lt_request_ref(r); /* held by the call until on_call_done or a cancel */
+    pc->run = lt_call_start(lt_server_calls(r->server), pc->upstream, pc->op, &pc->call, on_call_done, pc);
 }
 
 void lt_proxy_handle(lt_request_t *r)

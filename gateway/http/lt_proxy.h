@@ -1,9 +1,8 @@
 /*
  * The request path for /v1 operations (floor 4): admit the request (route,
- * method, headers, body), let the adapter validate and build, send through
- * the upstream client, let the adapter parse, and answer in canonical JSON or
- * problem+json. Everything between "request arrived" and "answer sent" for
- * an adapter operation happens here.
+ * method, headers, body), let the adapter validate its input, hand the call to
+ * lt_call (floor 3: breaker, token, adapter steps, retries), and answer in
+ * canonical JSON or problem+json.
  */
 #ifndef LT_PROXY_H
 #define LT_PROXY_H

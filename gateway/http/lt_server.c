@@ -150,6 +150,11 @@ lt_upstream_client_t *lt_server_upstreams(lt_server_t *server)
     return server->deps.upstreams;
 }
 
+struct lt_call_env *lt_server_calls(lt_server_t *server)
+{
+    return server->deps.calls;
+}
+
 const lt_config_t *lt_server_config(const lt_server_t *server)
 {
     return server->deps.config;

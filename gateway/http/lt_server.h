@@ -24,6 +24,7 @@ typedef struct lt_server_deps {
     const lt_config_t *config;
     SSL_CTX *api_tls;                /* shared, read-only */
     lt_upstream_client_t *upstreams; /* this worker's */
+    struct lt_call_env *calls;       /* this worker's view of the upstreams' shared state */
     void (*on_drained)(void *arg);   /* draining finished: no request in flight */
     void *on_drained_arg;
 } lt_server_deps_t;
@@ -39,6 +40,7 @@ int lt_server_inflight(const lt_server_t *server);
 /* For the request layer: every admitted request reports its end exactly once. */
 void lt_server_request_done(lt_server_t *server, struct lt_request *r, int status);
 lt_upstream_client_t *lt_server_upstreams(lt_server_t *server);
+struct lt_call_env *lt_server_calls(lt_server_t *server);
 const lt_config_t *lt_server_config(const lt_server_t *server);
 struct event_base *lt_server_base(lt_server_t *server);
 

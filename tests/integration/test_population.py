@@ -469,7 +469,11 @@ FAULTS = [
 
 class UpstreamFaultTest(GatewayCase):
     TIMEOUT_MS = 2000
-    gw_overrides = {"upstreams": {"population": {"timeout_ms": TIMEOUT_MS}}}
+    # Mapping only: one attempt and no breaker, so each fault is seen exactly as the adapter maps it.
+    # Retries and the breaker have their own tests (test_resilience.py).
+    gw_overrides = {"upstreams": {"population": {
+        "timeout_ms": TIMEOUT_MS, "retry": {"max_attempts": 1},
+        "breaker": {"consecutive_failures": 0, "failure_ratio_percent": 0}}}}
 
     @classmethod
     def setUpClass(cls):
