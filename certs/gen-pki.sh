@@ -17,6 +17,10 @@ readonly CA_DAYS=3650
 readonly LEAF_DAYS=825
 readonly MIN_VALID_SECONDS=86400 # regenerate when anything expires within a day
 readonly SIM_SYSTEMS=(population business tax insurance payment)
+# Shared secrets between the gateway and the simulators (OAuth client secret,
+# API key, HMAC key, payment hash secret, webhook secret): 256 random bits as
+# hex, one file each, made once and kept.
+readonly SECRETS=(business-client.secret tax-api.key insurance-hmac.secret payment-hash.secret webhook.secret)
 SCRATCH="" # global so that the EXIT trap still sees it after main returns
 
 usage() {
@@ -34,6 +38,10 @@ Creates the development PKI in OUTDIR (ECDSA P-256, SHA-256):
   gateway-national  the gateway's client certificate toward the national side
   outsider-ca       an unrelated CA
   outsider-client   client certificate CN=portal from outsider-ca (must be refused)
+
+And the shared secrets of the dev stand-ins, 256 random bits as hex:
+  business-client.secret  insurance-hmac.secret  tax-api.key
+  payment-hash.secret     webhook.secret
 
 Does nothing when every file exists and every certificate is valid for more
 than one more day. --force regenerates everything.
@@ -146,6 +154,17 @@ is_complete() {
     return 0
 }
 
+# Secrets are independent of the certificates: made when missing, never rotated by this script.
+ensure_secrets() {
+    local dir="$1" f
+    for f in "${SECRETS[@]}"; do
+        if [[ ! -s "$dir/$f" ]]; then
+            (umask 077 && openssl rand -hex 32 >"$dir/$f")
+            echo "gen-pki: $dir/$f"
+        fi
+    done
+}
+
 new_key() {
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
         -out "$1" 2>/dev/null
@@ -208,6 +227,7 @@ main() {
 
     mkdir -p "$outdir"
     outdir="$(cd "$outdir" && pwd)"
+    ensure_secrets "$outdir"
     if ((!force)) && is_complete "$outdir"; then
         exit 0
     fi

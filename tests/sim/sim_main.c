@@ -1,0 +1,382 @@
+/*
+ * lienthong-sim: stand-ins for the national systems, written from the ICDs.
+ *
+ * One process simulates one system (--system), with a deterministic synthetic
+ * population shared by every system, so the same person has the same
+ * identifier everywhere. This file is the wiring: command line, the table of
+ * services, the event loop and signals.
+ */
+#include "sim_control.h"
+#include "sim_people.h"
+#include "sim_population.h"
+#include "sim_server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every simulated system. Adding one is a new sim_<system>.c and a line here. */
+static const sim_service_t *const sim_services[] = {
+    &sim_population_service,
+};
+
+#define SIM_COUNT(a)       (sizeof(a) / sizeof((a)[0]))
+#define SIM_EXIT_USAGE     2
+#define SIM_DEFAULT_SEED   1
+#define SIM_DEFAULT_PEOPLE 10000
+#define SIM_PATH_MAX       4096
+
+typedef struct sim_options {
+    const sim_service_t *service;
+    const char *listen;
+    const char *control;
+    const char *certs_dir;
+    const char *cert, *key, *client_ca;
+    unsigned long long seed;
+    unsigned long long population;
+    long latency_ms;
+    const char *fault;
+    long long sample; /* -1: run the server */
+    char listen_buf[64], control_buf[64];
+    char cert_buf[SIM_PATH_MAX], key_buf[SIM_PATH_MAX], ca_buf[SIM_PATH_MAX];
+} sim_options_t;
+
+static void sim_usage(FILE *out)
+{
+    fputs("Usage:\n"
+          "  lienthong-sim --system SYSTEM [--listen HOST:PORT] [--control HOST:PORT]\n"
+          "                [--certs-dir DIR | --cert FILE --key FILE --client-ca FILE]\n"
+          "                [--seed N] [--population N] [--latency-ms N] [--fault NAME]\n"
+          "  lienthong-sim --system SYSTEM --sample N [--seed N] [--population N]\n"
+          "\n"
+          "Simulates one national system from its interface control document.\n"
+          "\n"
+          "  --system SYSTEM      which system:",
+          out);
+    for (size_t i = 0; i < SIM_COUNT(sim_services); i++)
+        fprintf(out, " %s", sim_services[i]->name);
+    fputs("\n"
+          "  --listen HOST:PORT   HTTPS service address (population: 127.0.0.1:9101); port 0 picks one\n"
+          "  --control HOST:PORT  plain-HTTP control API (population: 127.0.0.1:9201); port 0 picks one\n"
+          "  --certs-dir DIR      DIR/<system>-sim.crt, DIR/<system>-sim.key, client CA DIR/national-ca.crt\n"
+          "  --cert, --key FILE   server certificate and key (PEM)\n"
+          "  --client-ca FILE     CA that client certificates must chain to (PEM); a client\n"
+          "                       certificate is always required\n"
+          "  --seed N             population seed (default 1)\n"
+          "  --population N       number of synthetic people (default 10000, at most 5000000)\n"
+          "  --latency-ms N       delay every reply by N ms\n"
+          "  --fault NAME         inject a fault into every request until changed over the control API\n"
+          "                       (population: none DC-400 DC-403 DC-404 DC-429 DC-500 DC-503 xroad\n"
+          "                       html502 html503 html504 reset truncate wrong_id bad_hash hang)\n"
+          "  --sample N           print N identities as JSON lines and exit\n"
+          "  -h, --help           this text\n"
+          "\n"
+          "Once listening, prints one line to stdout:\n"
+          "  lienthong-sim: population listening on https://127.0.0.1:9101, control on http://127.0.0.1:9201\n"
+          "SIGTERM and SIGINT stop it with exit status 0.\n",
+          out);
+}
+
+static int sim_usage_error(const char *fmt, const char *arg)
+{
+    fputs("lienthong-sim: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'lienthong-sim --help'.\n", stderr);
+    return -1;
+}
+
+static int sim_parse_number(const char *opt, const char *text, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (text[0] == '-' || text[0] == '\0')
+        return sim_usage_error("%s needs a non-negative integer", opt);
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > max) {
+        fprintf(stderr, "lienthong-sim: %s: \"%s\" is not a whole number between 0 and %llu\n", opt, text, max);
+        fputs("Try 'lienthong-sim --help'.\n", stderr);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static const sim_service_t *sim_find_service(const char *name)
+{
+    for (size_t i = 0; i < SIM_COUNT(sim_services); i++)
+        if (strcmp(sim_services[i]->name, name) == 0)
+            return sim_services[i];
+    return NULL;
+}
+
+enum {
+    OPT_SYSTEM = 256,
+    OPT_LISTEN,
+    OPT_CONTROL,
+    OPT_CERTS_DIR,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CLIENT_CA,
+    OPT_SEED,
+    OPT_POPULATION,
+    OPT_LATENCY,
+    OPT_FAULT,
+    OPT_SAMPLE
+};
+
+static const struct option sim_long_options[] = {
+    {"system", required_argument, NULL, OPT_SYSTEM},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"certs-dir", required_argument, NULL, OPT_CERTS_DIR},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"client-ca", required_argument, NULL, OPT_CLIENT_CA},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"population", required_argument, NULL, OPT_POPULATION},
+    {"latency-ms", required_argument, NULL, OPT_LATENCY},
+    {"fault", required_argument, NULL, OPT_FAULT},
+    {"sample", required_argument, NULL, OPT_SAMPLE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */
+static int sim_parse_one(sim_options_t *o, int c, const char *arg)
+{
+    unsigned long long n;
+    switch (c) {
+    case 'h':
+        sim_usage(stdout);
+        return 1;
+    case OPT_SYSTEM:
+        if ((o->service = sim_find_service(arg)) == NULL) {
+            fprintf(stderr, "lienthong-sim: unknown --system \"%s\"; known:", arg);
+            for (size_t i = 0; i < SIM_COUNT(sim_services); i++)
+                fprintf(stderr, " %s", sim_services[i]->name);
+            fputs("\nTry 'lienthong-sim --help'.\n", stderr);
+            return -1;
+        }
+        return 0;
+    case OPT_LISTEN:
+        o->listen = arg;
+        return 0;
+    case OPT_CONTROL:
+        o->control = arg;
+        return 0;
+    case OPT_CERTS_DIR:
+        o->certs_dir = arg;
+        return 0;
+    case OPT_CERT:
+        o->cert = arg;
+        return 0;
+    case OPT_KEY:
+        o->key = arg;
+        return 0;
+    case OPT_CLIENT_CA:
+        o->client_ca = arg;
+        return 0;
+    case OPT_SEED:
+        return sim_parse_number("--seed", arg, ~0ULL, &o->seed);
+    case OPT_POPULATION:
+        if (sim_parse_number("--population", arg, SIM_PEOPLE_MAX, &o->population) < 0)
+            return -1;
+        return o->population == 0 ? sim_usage_error("%s must be at least 1", "--population") : 0;
+    case OPT_LATENCY:
+        if (sim_parse_number("--latency-ms", arg, SIM_CONTROL_MAX_LATENCY, &n) < 0)
+            return -1;
+        o->latency_ms = (long)n;
+        return 0;
+    case OPT_FAULT:
+        o->fault = arg;
+        return 0;
+    case OPT_SAMPLE:
+        if (sim_parse_number("--sample", arg, SIM_PEOPLE_MAX, &n) < 0)
+            return -1;
+        if (n == 0)
+            return sim_usage_error("%s must be at least 1", "--sample");
+        o->sample = (long long)n;
+        return 0;
+    default:
+        return sim_usage_error("%s", "invalid option");
+    }
+}
+
+/* Fills in defaults and the --certs-dir paths, and checks that the options fit together. */
+static int sim_check_options(sim_options_t *o)
+{
+    if (o->service == NULL)
+        return sim_usage_error("%s is required", "--system");
+    if (o->sample > 0) {
+        if (o->sample > (long long)o->population)
+            return sim_usage_error("%s cannot exceed --population", "--sample");
+        return 0;
+    }
+    if (o->listen == NULL) {
+        snprintf(o->listen_buf, sizeof o->listen_buf, "127.0.0.1:%d", o->service->default_port);
+        o->listen = o->listen_buf;
+    }
+    if (o->control == NULL) {
+        snprintf(o->control_buf, sizeof o->control_buf, "127.0.0.1:%d", o->service->default_port + 100);
+        o->control = o->control_buf;
+    }
+    char host[96];
+    unsigned port;
+    if (sim_server_parse_address(o->listen, host, sizeof host, &port) < 0)
+        return sim_usage_error("--listen \"%s\" is not HOST:PORT (use [ADDR]:PORT for IPv6)", o->listen);
+    if (sim_server_parse_address(o->control, host, sizeof host, &port) < 0)
+        return sim_usage_error("--control \"%s\" is not HOST:PORT (use [ADDR]:PORT for IPv6)", o->control);
+    if (o->certs_dir && (o->cert || o->key || o->client_ca))
+        return sim_usage_error("%s", "use either --certs-dir or --cert/--key/--client-ca, not both");
+    if (o->certs_dir) {
+        snprintf(o->cert_buf, sizeof o->cert_buf, "%s/%s.crt", o->certs_dir, o->service->cert_name);
+        snprintf(o->key_buf, sizeof o->key_buf, "%s/%s.key", o->certs_dir, o->service->cert_name);
+        snprintf(o->ca_buf, sizeof o->ca_buf, "%s/national-ca.crt", o->certs_dir);
+        o->cert = o->cert_buf;
+        o->key = o->key_buf;
+        o->client_ca = o->ca_buf;
+    }
+    if (!o->cert || !o->key || !o->client_ca)
+        return sim_usage_error("%s", "TLS material is required: --certs-dir DIR, or all of --cert, --key, --client-ca");
+    return 0;
+}
+
+static int sim_parse_options(int argc, char **argv, sim_options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = SIM_DEFAULT_SEED;
+    o->population = SIM_DEFAULT_PEOPLE;
+    o->sample = -1;
+    opterr = 0; /* our own messages, with the exit status the CLI promises */
+    int c;
+    while ((c = getopt_long(argc, argv, "h", sim_long_options, NULL)) != -1) {
+        if (c == '?')
+            return sim_usage_error("unknown option or missing argument: %s", argv[optind - 1]);
+        int r = sim_parse_one(o, c, optarg);
+        if (r != 0)
+            return r;
+    }
+    if (optind < argc)
+        return sim_usage_error("unexpected argument \"%s\"", argv[optind]);
+    return sim_check_options(o);
+}
+
+static int sim_print_sample(const sim_people_t *people, size_t n)
+{
+    size_t *picks = calloc(n, sizeof *picks);
+    if (picks == NULL)
+        return 1;
+    n = sim_people_sample(people, n, picks);
+    for (size_t i = 0; i < n; i++) {
+        const sim_person_t *p = sim_people_at(people, picks[i]);
+        char name[256], birth[16];
+        sim_person_full_name(p, name, sizeof name);
+        sim_person_birth_text(p, 1, birth, sizeof birth);
+        json_t *line = json_pack("{s:s,s:s,s:s}", "id", p->id, "full_name", name, "birth_date", birth);
+        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(line);
+    }
+    free(picks);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void sim_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    event_base_loopbreak(arg);
+}
+
+static int sim_run_server(const sim_options_t *o, const sim_people_t *people)
+{
+    sim_control_t control;
+    char err[512];
+    void *state = o->service->state_new ? o->service->state_new(people, o->certs_dir) : NULL;
+    if (o->service->state_new != NULL && state == NULL) {
+        fprintf(stderr, "lienthong-sim: %s: cannot set up the service (see above)\n", o->service->name);
+        return 1;
+    }
+    sim_control_init(&control, o->service, state);
+    if (o->fault && sim_control_set_fault(&control, o->fault, -1, err, sizeof err) < 0) {
+        sim_usage_error("--fault: %s", err);
+        return SIM_EXIT_USAGE;
+    }
+    sim_control_set_latency(&control, o->latency_ms, err, sizeof err);
+
+    signal(SIGPIPE, SIG_IGN); /* a peer that vanishes mid-write must not kill the process */
+    struct event_base *base = event_base_new();
+    if (base == NULL) {
+        fputs("lienthong-sim: cannot create the event loop\n", stderr);
+        return 1;
+    }
+    sim_server_config_t cfg = {
+        .service = o->service,
+        .people = people,
+        .state = state,
+        .control = &control,
+        .listen = o->listen,
+        .control_listen = o->control,
+        .cert = o->cert,
+        .key = o->key,
+        .client_ca = o->client_ca,
+    };
+    int rc = 1;
+    struct event *term = evsignal_new(base, SIGTERM, sim_on_signal, base);
+    struct event *intr = evsignal_new(base, SIGINT, sim_on_signal, base);
+    sim_server_t *srv = sim_server_new(base, &cfg, err, sizeof err);
+    if (srv == NULL) {
+        fprintf(stderr, "lienthong-sim: %s\n", err);
+        goto out;
+    }
+    if (!term || !intr || evsignal_add(term, NULL) < 0 || evsignal_add(intr, NULL) < 0) {
+        fputs("lienthong-sim: cannot install signal handlers\n", stderr);
+        goto out;
+    }
+    printf("lienthong-sim: %s listening on %s, control on %s\n", o->service->name, sim_server_service_url(srv),
+           sim_server_control_url(srv));
+    fflush(stdout);
+    rc = event_base_dispatch(base) < 0 ? 1 : 0;
+out:
+    sim_server_free(srv);
+    if (state != NULL && o->service->state_free != NULL)
+        o->service->state_free(state);
+    if (term)
+        event_free(term);
+    if (intr)
+        event_free(intr);
+    event_base_free(base);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    sim_options_t o;
+    int r = sim_parse_options(argc, argv, &o);
+    if (r != 0)
+        return r > 0 ? 0 : SIM_EXIT_USAGE;
+
+    /* The ICD requires NFC on the wire; a table typed in NFD would break that silently. */
+    const char *bad = sim_people_check_nfc();
+    if (bad != NULL) {
+        fprintf(stderr, "lienthong-sim: internal table entry is not NFC: %s\n", bad);
+        return 1;
+    }
+    xmlInitParser();
+    sim_people_t *people = sim_people_new(o.seed, (size_t)o.population);
+    if (people == NULL) {
+        fputs("lienthong-sim: cannot build the population (out of memory?)\n", stderr);
+        return 1;
+    }
+    int rc = o.sample > 0 ? sim_print_sample(people, (size_t)o.sample) : sim_run_server(&o, people);
+    sim_people_free(people);
+    xmlCleanupParser();
+    libevent_global_shutdown();
+    return rc;
+}

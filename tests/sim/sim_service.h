@@ -1,0 +1,84 @@
+/*
+ * sim_service: what one simulated national system provides to the server.
+ *
+ * The server owns the sockets, TLS, timers and the transport-level faults
+ * (HTML error pages, resets, truncation, hangs). A service owns the meaning:
+ * it turns one request into one reply and injects the faults of its own
+ * protocol (SOAP faults for population, JSON errors for the REST systems).
+ * It never touches libevent, so it can be driven from a unit test with bytes.
+ *
+ * Adding a national system means one sim_<system>.c exporting one of these
+ * and one line in the table in sim_main.c.
+ *
+ * A service with protocol state (issued and revoked tokens, seen nonces, a
+ * skewed clock) keeps it behind state_new(); the server hands it back to every
+ * handle() and control() call, and /control/<system>/reset calls state_reset().
+ */
+#ifndef SIM_SERVICE_H
+#define SIM_SERVICE_H
+
+#include "sim_buf.h"
+#include "sim_people.h"
+
+#include <stddef.h>
+
+typedef struct sim_request sim_request_t;
+struct sim_request {
+    const char *method; /* "POST", "GET", ... */
+    const char *path;   /* without the query string */
+    const char *query;  /* the raw query string without '?', NULL when there is none */
+    /* Case-insensitive header lookup, NULL when absent. */
+    const char *(*header)(const sim_request_t *req, const char *name);
+    void *header_ctx;
+    const unsigned char *body;
+    size_t body_len;
+};
+
+#define SIM_REPLY_MAX_HEADERS 4
+
+typedef struct sim_reply {
+    int status;
+    const char *reason;       /* static string */
+    const char *content_type; /* static string, NULL for none */
+    sim_buf_t body;
+    struct {
+        char name[40];
+        char value[200];
+    } headers[SIM_REPLY_MAX_HEADERS]; /* extra headers, e.g. Retry-After, WWW-Authenticate */
+    int nheaders;
+} sim_reply_t;
+
+/* Adds an extra reply header (silently dropped past SIM_REPLY_MAX_HEADERS). */
+void sim_reply_add_header(sim_reply_t *reply, const char *name, const char *value);
+
+typedef struct sim_service {
+    const char *name;       /* --system value and the control path segment */
+    const char *path;       /* the HTTP path the service answers on (see owns_path) */
+    const char *cert_name;  /* --certs-dir DIR uses DIR/<cert_name>.crt and .key */
+    int default_port;       /* service listener; control listens on default_port + 100 */
+    const char *const *ops; /* NULL-terminated operation names, the keys of the request counters */
+    /* NULL-terminated faults the service injects itself; fault names are
+     * matched exactly and passed back to handle(). */
+    const char *const *faults;
+
+    /* Optional: true when the service answers on this path; NULL means exactly `path`. */
+    int (*owns_path)(const char *path);
+    /* Index into ops of the operation this request asks for, or -1. Must not fail. */
+    int (*operation_of)(const sim_request_t *req);
+    /*
+     * Builds the reply. fault is NULL or one of faults[]; the service decides
+     * what it means. reply->body is initialised empty. state is what
+     * state_new() returned (NULL for stateless services).
+     */
+    void (*handle)(void *state, const sim_people_t *people, const sim_request_t *req, const char *fault,
+                   sim_reply_t *reply);
+
+    /* Optional: protocol state. certs_dir is --certs-dir (shared secrets live there too), may be NULL. */
+    void *(*state_new)(const sim_people_t *people, const char *certs_dir);
+    void (*state_reset)(void *state);
+    void (*state_free)(void *state);
+    /* Optional: extra control verbs under /control/<system>/<verb>. Returns 0 when handled, -1 for an unknown verb. */
+    int (*control)(void *state, const char *verb, const sim_request_t *req, sim_reply_t *reply);
+} sim_service_t;
+
+#endif
