@@ -211,14 +211,13 @@ static int load_upstream(lt_upstream_conf_t *u, const char *name, const json_t *
 static int load_upstreams(lt_config_t *c, const json_t *obj, lt_error_t *err)
 {
     c->upstreams = calloc(json_object_size(obj) + 1, sizeof(*c->upstreams));
-    const char *name;
+    const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, name, v)
+    json_object_foreach((json_t *)obj, key, v)
     {
         lt_upstream_conf_t *u = &c->upstreams[c->nupstreams++];
-        /* The name must outlive the JSON document. */
-        name = strdup(name);
-        if (load_upstream(u, name, v, err) != 0)
+        /* The name must outlive the JSON document (and `key` must stay jansson's: it drives the iteration). */
+        if (load_upstream(u, strdup(key), v, err) != 0)
             return -1;
     }
     return 0;
