@@ -167,6 +167,8 @@ static int map_http_status(const lt_population_settings_t *s, const lt_upstream_
         lt_error_set(err, LT_ERR_UPSTREAM_UNAVAILABLE, "upstream_http_503", "the national platform answered HTTP 503");
         err->retryable = true;
         err->retry_after_s = retry_after_seconds(resp->retry_after, s->platform_retry_after_s);
+        /* Only a wait the platform itself asked for holds back our retries; our default is advice to callers. */
+        err->upstream_wait_s = retry_after_seconds(resp->retry_after, 0);
         return -1;
     case 504:
         lt_error_set(err, LT_ERR_UPSTREAM_TIMEOUT, "upstream_http_504", "the national platform answered HTTP 504");
@@ -242,7 +244,9 @@ static int map_dc_fault(const lt_population_settings_t *s, const char *maloi, lt
     err->retryable = row->retryable;
     switch (row->retry_after) {
     case LT_POPULATION_RETRY_QUOTA:
+        /* The ICD: the quota is exhausted until the minute ends; calling again sooner only spends more. */
         err->retry_after_s = (int)s->quota_retry_after_s;
+        err->upstream_wait_s = (int)s->quota_retry_after_s;
         break;
     case LT_POPULATION_RETRY_MAINTENANCE:
         err->retry_after_s = (int)s->maintenance_retry_after_s;

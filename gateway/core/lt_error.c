@@ -30,6 +30,7 @@ int lt_error_set(lt_error_t *err, lt_error_kind_t kind, const char *code, const 
         return -1;
     err->kind = kind;
     err->retry_after_s = 0;
+    err->upstream_wait_s = 0;
     err->retryable = false;
     snprintf(err->code, sizeof(err->code), "%s", code ? code : "");
     va_list ap;

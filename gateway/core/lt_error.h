@@ -26,8 +26,10 @@ typedef enum {
 
 typedef struct lt_error {
     lt_error_kind_t kind;
-    int retry_after_s; /* > 0: send Retry-After with this many seconds */
-    bool retryable;    /* the failure may be retried against the upstream (idempotent calls only) */
+    int retry_after_s;   /* > 0: send the caller Retry-After with this many seconds */
+    int upstream_wait_s; /* > 0: the national system itself demanded this wait (its Retry-After header, or an
+                            ICD rule such as "quota exhausted until the minute ends"); binds our retries */
+    bool retryable;      /* the failure may be retried against the upstream (idempotent calls only) */
     char code[48];     /* stable machine-readable reason, e.g. "invalid_identifier", "DC-429" */
     char detail[320];  /* human-readable, safe to show the caller: never holds personal data */
 } lt_error_t;

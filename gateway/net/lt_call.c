@@ -224,8 +224,9 @@ static void attempt_failed(lt_call_run_t *run, const lt_error_t *err)
     }
     int64_t delay =
         lt_backoff_delay_ms(run->conf->retry.base_delay_ms, run->conf->retry.max_delay_ms, call->attempt, random32());
-    if (err->retry_after_s > 0 && (int64_t)err->retry_after_s * 1000 > delay)
-        delay = (int64_t)err->retry_after_s * 1000;
+    /* Honour a wait the upstream demanded; our own Retry-After advice to callers does not hold retries back. */
+    if (err->upstream_wait_s > 0 && (int64_t)err->upstream_wait_s * 1000 > delay)
+        delay = (int64_t)err->upstream_wait_s * 1000;
     /* A retry that could not finish inside the deadline only delays an answer the caller needs now. */
     if (lt_clock_ms() + delay + 50 >= run->deadline_ms) {
         finish(run, NULL, err);
