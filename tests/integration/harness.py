@@ -489,6 +489,8 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
         forget(self.proc)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         return self.proc.returncode
 
     def kill(self):
@@ -497,6 +499,8 @@ class Sim:
             self.proc.wait()
         if self.proc is not None:
             forget(self.proc)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
 
     # Talking to the simulator directly, as the gateway does, to learn what it holds.
     def soap_lookup(self, sid, full_name, birth_date, operation="TraCuuThongTinCongDan"):
@@ -714,6 +718,8 @@ class Gateway:
             self.proc.wait()
         if self.proc is not None:
             forget(self.proc)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
 
 
 def run_gateway(args, timeout=20, cwd=None):
