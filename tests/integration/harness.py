@@ -245,9 +245,38 @@ def https_request(port, method, path, body=None, headers=None, cert="portal", ti
     ctx = context or client_context(cert)
     conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=timeout)
     try:
-        return _do_request(conn, method, path, body, headers)
+        r = _do_request(conn, method, path, body, headers)
     finally:
         conn.close()
+    check_against_schema(path, r)
+    return r
+
+
+# Which schema a successful answer on each api route must match (schemas/, pinned by docs/api.md).
+ROUTE_SCHEMAS = (
+    ("/v1/citizens/lookup", "citizen.schema.json"),
+    ("/v1/citizens/verify", "verification.schema.json"),
+    ("/v1/businesses/", "business.schema.json"),
+    ("/v1/taxpayers/", "taxpayer.schema.json"),
+    ("/v1/insured/", "insured.schema.json"),
+)
+
+
+def check_against_schema(path, r):
+    """Every real answer of the api listener is checked: 200s against their route's record schema, every
+    problem+json against problem.schema.json. A violation fails the test that made the request."""
+    ctype = r.header("Content-Type", "") or ""
+    if not isinstance(r.json, dict):
+        return
+    if ctype.startswith("application/problem+json"):
+        validate(r.json, "problem.schema.json")
+        return
+    if r.status != 200:
+        return
+    for prefix, schema in ROUTE_SCHEMAS:
+        if path.split("?")[0].startswith(prefix) and schema in _schemas():
+            validate(r.json, schema)
+            return
 
 
 class KeepAliveClient:
@@ -734,3 +763,38 @@ def project_version():
     with open(os.path.join(SOURCE_DIR, "CMakeLists.txt"), encoding="utf-8") as f:
         m = re.search(r"project\(\s*\w+\s+VERSION\s+([0-9][0-9.]*)", f.read())
     return m.group(1) if m else None
+
+
+# ---- JSON Schemas (schemas/) ----------------------------------------------------------------------------
+
+_SCHEMA_STORE = None
+
+
+def _schemas():
+    """Every schema in schemas/, keyed by its $id and its file name, so relative $refs resolve."""
+    global _SCHEMA_STORE
+    if _SCHEMA_STORE is None:
+        store = {}
+        folder = os.path.join(SOURCE_DIR, "schemas")
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".schema.json"):
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    doc = json.load(f)
+                store[doc["$id"]] = doc
+                store[name] = doc
+        _SCHEMA_STORE = store
+    return _SCHEMA_STORE
+
+
+def validate(document, schema_file):
+    """Raises AssertionError naming the first violation when document does not match schemas/<schema_file>."""
+    import jsonschema  # Debian's python3-jsonschema, installed by `make test`
+
+    store = _schemas()
+    schema = store[schema_file]
+    resolver = jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema, store=store)
+    validator = jsonschema.Draft202012Validator(schema, resolver=resolver)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        raise AssertionError("%s: %s at /%s" % (schema_file, e.message, "/".join(str(p) for p in e.path)))
