@@ -7,6 +7,7 @@
  * services, the event loop and signals.
  */
 #include "sim_control.h"
+#include "sim_insurance.h"
 #include "sim_people.h"
 #include "sim_population.h"
 #include "sim_server.h"
@@ -24,6 +25,7 @@
 /* Every simulated system. Adding one is a new sim_<system>.c and a line here. */
 static const sim_service_t *const sim_services[] = {
     &sim_population_service,
+    &sim_insurance_service,
 };
 
 #define SIM_COUNT(a)       (sizeof(a) / sizeof((a)[0]))
@@ -374,7 +376,13 @@ int main(int argc, char **argv)
         fputs("lienthong-sim: cannot build the population (out of memory?)\n", stderr);
         return 1;
     }
-    int rc = o.sample > 0 ? sim_print_sample(people, (size_t)o.sample) : sim_run_server(&o, people);
+    int rc;
+    if (o.sample > 0 && o.service->sample != NULL)
+        rc = o.service->sample(people, (size_t)o.sample, stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
+    else if (o.sample > 0)
+        rc = sim_print_sample(people, (size_t)o.sample);
+    else
+        rc = sim_run_server(&o, people);
     sim_people_free(people);
     xmlCleanupParser();
     libevent_global_shutdown();

@@ -21,6 +21,7 @@
 #include "sim_people.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct sim_request sim_request_t;
 struct sim_request {
@@ -77,6 +78,8 @@ typedef struct sim_service {
     void *(*state_new)(const sim_people_t *people, const char *certs_dir);
     void (*state_reset)(void *state);
     void (*state_free)(void *state);
+    /* Optional: --sample N prints N of this system's records as JSON lines (0 on success). NULL: people. */
+    int (*sample)(const sim_people_t *people, size_t n, FILE *out);
     /* Optional: extra control verbs under /control/<system>/<verb>. Returns 0 when handled, -1 for an unknown verb. */
     int (*control)(void *state, const char *verb, const sim_request_t *req, sim_reply_t *reply);
 } sim_service_t;

@@ -1,0 +1,42 @@
+/* Shared helpers for the insurance adapter's unit tests: fixture files, settings, a call to run. */
+#ifndef LT_INSURANCE_TEST_FIXTURE_H
+#define LT_INSURANCE_TEST_FIXTURE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "lt_adapter.h"
+
+/* fixtures/test-hmac.secret holds this text plus a newline (a test key, never a real one). */
+#define TEST_SECRET "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CLIENT_ID   "LT-TEST-PROVINCE"
+#define REQUEST_ID  "6f1c2b9e-3d4a-4b5c-8d7e-9f0a1b2c3d4e"
+#define OFFICER_ID  "CB-0042"
+#define PURPOSE     "HS-2026-000123"
+
+/* fixtures/<name> in arena memory, NUL-terminated; the test fails if it cannot be read. */
+char *fixture_read(lt_arena_t *a, const char *name, size_t *len);
+
+/* A copy of s with every occurrence of from replaced by to, in arena memory; fails if from does not occur. */
+char *fixture_replace(lt_arena_t *a, const char *s, const char *from, const char *to);
+
+/* The adapter's only operation, "lookup". */
+const lt_operation_t *fixture_lookup(void);
+
+/* The settings JSON every test uses; extra is spliced in before the closing brace ("" for none). */
+json_t *fixture_settings_json(const char *extra);
+
+/* One test's world: arena, settings, context, input. */
+typedef struct fixture_call {
+    lt_arena_t *arena;
+    void *settings;
+    lt_call_context_t ctx;
+    lt_upstream_request_t sent;
+    lt_call_t call;
+} fixture_call_t;
+
+/* A call asking for `number`, at now = 1767225600 (2026-01-01T07:00:00+07:00). */
+fixture_call_t *fixture_call_new(const char *number);
+void fixture_call_free(fixture_call_t *fc);
+
+#endif
