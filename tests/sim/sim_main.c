@@ -11,6 +11,7 @@
 #include "sim_people.h"
 #include "sim_population.h"
 #include "sim_server.h"
+#include "sim_tax.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -25,6 +26,7 @@
 /* Every simulated system. Adding one is a new sim_<system>.c and a line here. */
 static const sim_service_t *const sim_services[] = {
     &sim_population_service,
+    &sim_tax_service,
     &sim_insurance_service,
 };
 

@@ -404,7 +404,7 @@ static void sim_tls_error(char *err, size_t errlen, const char *what, const char
     ERR_clear_error();
 }
 
-/* TLS 1.2+, our certificate, and a client certificate that must chain to client_ca. */
+/* TLS 1.2+, our certificate, and (as the service's ICD asks) a client certificate that chains to client_ca. */
 static SSL_CTX *sim_tls_context(const sim_server_config_t *cfg, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -421,6 +421,8 @@ static SSL_CTX *sim_tls_context(const sim_server_config_t *cfg, char *err, size_
         sim_tls_error(err, errlen, "cannot load key (or it does not match the certificate)", cfg->key);
         goto fail;
     }
+    if (cfg->service->client_auth == SIM_CLIENT_CERT_NONE)
+        return ctx; /* server authentication only, as that ICD says */
     if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
         sim_tls_error(err, errlen, "cannot load client CA", cfg->client_ca);
         goto fail;
@@ -428,7 +430,11 @@ static SSL_CTX *sim_tls_context(const sim_server_config_t *cfg, char *err, size_
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca);
     if (names != NULL)
         SSL_CTX_set_client_CA_list(ctx, names);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_verify(ctx,
+                       cfg->service->client_auth == SIM_CLIENT_CERT_OPTIONAL
+                           ? SSL_VERIFY_PEER
+                           : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       NULL);
     /* Without a session id context, resumed sessions of verified clients fail with an error. */
     static const unsigned char sid[] = "lienthong-sim";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);

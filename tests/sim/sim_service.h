@@ -52,11 +52,19 @@ typedef struct sim_reply {
 /* Adds an extra reply header (silently dropped past SIM_REPLY_MAX_HEADERS). */
 void sim_reply_add_header(sim_reply_t *reply, const char *name, const char *value);
 
+/* What the national system asks of its clients' certificates (each ICD's "Transport" section). */
+typedef enum sim_client_auth {
+    SIM_CLIENT_CERT_REQUIRED = 0, /* mutual TLS: no certificate, no handshake (population) */
+    SIM_CLIENT_CERT_OPTIONAL,     /* verified when presented (business registration) */
+    SIM_CLIENT_CERT_NONE,         /* server authentication only: none is asked for (tax) */
+} sim_client_auth_t;
+
 typedef struct sim_service {
     const char *name;       /* --system value and the control path segment */
     const char *path;       /* the HTTP path the service answers on (see owns_path) */
     const char *cert_name;  /* --certs-dir DIR uses DIR/<cert_name>.crt and .key */
     int default_port;       /* service listener; control listens on default_port + 100 */
+    sim_client_auth_t client_auth;
     const char *const *ops; /* NULL-terminated operation names, the keys of the request counters */
     /* NULL-terminated faults the service injects itself; fault names are
      * matched exactly and passed back to handle(). */

@@ -1,0 +1,123 @@
+/* Shared helpers for the tax adapter's unit tests. */
+#include "fixture.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TEMP_FILES 32
+
+static char *temp_files[MAX_TEMP_FILES];
+static size_t ntemp_files;
+
+char *fixture_read(lt_arena_t *a, const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", LT_TAX_FIXTURES, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open fixture %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = lt_arena_alloc(a, (size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+char *fixture_replace(lt_arena_t *a, const char *s, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to), count = 0;
+    for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
+        count++;
+    if (count == 0) /* a replacement that does nothing would make its test vacuous */
+        fail_msg("fixture_replace: '%s' does not occur", from);
+    char *out = lt_arena_alloc(a, strlen(s) + count * tl + 1), *w = out;
+    const char *p = s;
+    for (const char *q; (q = strstr(p, from)) != NULL; p = q + fl) {
+        memcpy(w, p, (size_t)(q - p));
+        w += q - p;
+        memcpy(w, to, tl);
+        w += tl;
+    }
+    strcpy(w, p);
+    return out;
+}
+
+char *fixture_temp_file(lt_arena_t *a, const char *text, size_t len)
+{
+    char path[] = "/tmp/lt-tax-test-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    assert_true(ntemp_files < MAX_TEMP_FILES);
+    temp_files[ntemp_files++] = strdup(path);
+    return lt_arena_strdup(a, path);
+}
+
+void fixture_files_cleanup(void)
+{
+    for (size_t i = 0; i < ntemp_files; i++) {
+        unlink(temp_files[i]);
+        free(temp_files[i]);
+    }
+    ntemp_files = 0;
+}
+
+json_t *fixture_settings_json(lt_arena_t *a)
+{
+    const char *key_file = fixture_temp_file(a, API_KEY_FILE_TEXT, strlen(API_KEY_FILE_TEXT));
+    return json_pack("{s:s, s:s}", "unit_code", UNIT_CODE, "api_key_file", key_file);
+}
+
+const lt_operation_t *fixture_operation(void)
+{
+    const lt_operation_t *op = &lt_tax_adapter.operations[0];
+    assert_string_equal(op->name, "lookup");
+    assert_null(lt_tax_adapter.operations[1].name);
+    return op;
+}
+
+static void free_json(void *j)
+{
+    json_decref(j);
+}
+
+fixture_call_t *fixture_call_new(const char *tax_code)
+{
+    fixture_call_t *fc = calloc(1, sizeof(*fc));
+    fc->arena = lt_arena_new();
+    json_t *conf = fixture_settings_json(fc->arena);
+    lt_error_t err = {0};
+    if (lt_tax_adapter.settings_load(conf, "upstreams.tax.service", &fc->settings, &err) != 0)
+        fail_msg("settings_load: %s", err.detail);
+    json_decref(conf);
+    fc->ctx = (lt_call_context_t){.request_id = MESSAGE_ID,
+                                  .message_id = MESSAGE_ID,
+                                  .officer_id = "CB-0042",
+                                  .purpose = "HS-2026-000123",
+                                  .procedure_code = NULL,
+                                  .client = "portal"};
+    json_t *input = json_pack("{s:s}", "tax_code", tax_code ? tax_code : TAX_CODE);
+    lt_arena_on_destroy(fc->arena, free_json, input);
+    fc->sent = (lt_upstream_request_t){.method = "POST", .path = "/api/tracuu/nnt"};
+    fc->call =
+        (lt_call_t){.arena = fc->arena, .ctx = &fc->ctx, .settings = fc->settings, .input = input, .sent = &fc->sent};
+    return fc;
+}
+
+void fixture_call_free(fixture_call_t *fc)
+{
+    lt_arena_destroy(fc->arena);
+    lt_tax_adapter.settings_free(fc->settings);
+    free(fc);
+}
