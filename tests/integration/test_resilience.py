@@ -207,3 +207,47 @@ class InflightCapTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IsolationTest(unittest.TestCase):
+    """One sick national system must never slow the others: each call is its own non-blocking exchange."""
+
+    def test_a_healthy_system_keeps_its_latency_while_another_hangs(self):
+        pop = h.Sim("population", seed=SEED)
+        tax = h.Sim("tax", seed=SEED)
+        gw = h.Gateway(pop, overrides={"upstreams": {
+            "population": {"timeout_ms": 4000, "retry": {"max_attempts": 1}, "max_inflight": 64},
+            "tax": {"base_url": tax.base_url, "cert": h.pki_path("gateway-national.crt"),
+                    "key": h.pki_path("gateway-national.key"), "ca": h.pki_path("national-ca.crt"),
+                    "service": {"unit_code": "000.00.00.H53", "api_key_file": h.pki_path("tax-api.key")}}}})
+        try:
+            code = h.sim_sample(1, SEED, system="tax")[0]["tax_code"]
+            headers = dict(h.officer_headers(), **{"Cache-Control": "no-cache"})
+
+            def tax_lookup():
+                t0 = time.monotonic()
+                r = h.https_request(gw.port, "GET", "/v1/taxpayers/" + code, headers=headers)
+                self.assertEqual(r.status, 200, r)
+                return time.monotonic() - t0
+
+            baseline = sorted(tax_lookup() for _ in range(10))[5]
+
+            # 40 population lookups hang at the simulator (4 s gateway timeout), occupying connections and workers.
+            pop.set_fault("hang")
+            body = identity()
+            with concurrent.futures.ThreadPoolExecutor(40) as pool:
+                hung = [pool.submit(lookup, gw, body, 20) for _ in range(40)]
+                time.sleep(1.0)
+                self.assertTrue(all(not f.done() for f in hung), "the population calls should still be hanging")
+                during = sorted(tax_lookup() for _ in range(10))
+                self.assertTrue(all(not f.done() for f in hung), "tax answered only because population gave up")
+                median = during[5]
+                # Normal latency is a few milliseconds here; a blocked loop would add whole seconds.
+                self.assertLess(median, max(0.25, baseline * 5), "tax median %.3fs vs %.3fs before" % (median, baseline))
+                self.assertLess(during[-1], 1.0, "no tax lookup may wait on population: %r" % during)
+                pop.clear_faults()
+            self.assertEqual(tax.requests(), 20)
+        finally:
+            gw.kill()
+            pop.kill()
+            tax.kill()
