@@ -19,8 +19,7 @@
 #include "lt_log.h"
 #include "signing.h"
 
-#define RETRY_AFTER_MAX_S 86400
-#define PARAM             "number"
+#define PARAM "number"
 
 /* ---- settings ---- */
 
@@ -37,13 +36,13 @@ static const lt_conf_field_t settings_fields[] = {
      .type = LT_CONF_INT,
      .offset = offsetof(lt_insurance_settings_t, rate_limited_retry_after_s),
      .min = 1,
-     .max = RETRY_AFTER_MAX_S,
+     .max = LT_RETRY_AFTER_MAX_S,
      .default_int = 60},
     {.key = "unavailable_retry_after_s",
      .type = LT_CONF_INT,
      .offset = offsetof(lt_insurance_settings_t, unavailable_retry_after_s),
      .min = 1,
-     .max = RETRY_AFTER_MAX_S,
+     .max = LT_RETRY_AFTER_MAX_S,
      .default_int = 30},
     LT_CONF_END,
 };
@@ -214,25 +213,6 @@ static lt_step_t build(lt_call_t *call, lt_upstream_request_t *out, lt_error_t *
 
 /* ---- parse ---- */
 
-/* Retry-After as delta-seconds within (0, a day]; anything else (an HTTP date, junk) gives fallback. */
-static int retry_after_seconds(const char *header, long long fallback)
-{
-    if (header != NULL) {
-        const char *t = header;
-        while (*t == ' ')
-            t++;
-        long long v = 0;
-        const char *p = t;
-        while (*p >= '0' && *p <= '9' && v <= RETRY_AFTER_MAX_S)
-            v = v * 10 + (*p++ - '0');
-        while (*p == ' ')
-            p++;
-        if (p != t && *p == '\0' && v > 0 && v <= RETRY_AFTER_MAX_S)
-            return (int)v;
-    }
-    return (int)fallback;
-}
-
 static void free_json(void *j)
 {
     json_decref(j);
@@ -264,7 +244,7 @@ static int map_documented(const lt_call_t *call, const lt_insurance_answer_t *ro
     lt_error_set(err, row->kind, row->code, "%s", row->detail);
     err->retryable = row->retryable;
     if (row->retry_after)
-        err->retry_after_s = retry_after_seconds(resp->retry_after, s->rate_limited_retry_after_s);
+        err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->rate_limited_retry_after_s);
     if (row->auth_failure)
         log_auth_failure(call, row->status, row->detail);
     return -1;
@@ -289,7 +269,7 @@ static int map_undocumented(const lt_call_t *call, const lt_upstream_response_t 
     case 503:
         lt_error_set(err, LT_ERR_UPSTREAM_UNAVAILABLE, "upstream_http_503", "the national system answered HTTP 503");
         err->retryable = true;
-        err->retry_after_s = retry_after_seconds(resp->retry_after, s->unavailable_retry_after_s);
+        err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->unavailable_retry_after_s);
         return -1;
     case 504:
         lt_error_set(err, LT_ERR_UPSTREAM_TIMEOUT, "upstream_http_504", "the national system answered HTTP 504");

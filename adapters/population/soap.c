@@ -15,10 +15,9 @@
 #define XRD  LT_POPULATION_NS_XRD
 #define DC   LT_POPULATION_NS_DC
 
-#define BAD_RESPONSE      "bad_response"
-#define FAULTSTRING_MAX   120 /* bytes of the upstream faultstring worth showing */
-#define RETRY_AFTER_MAX_S 86400
-#define SHA512_ALGORITHM  "http://www.w3.org/2001/04/xmlenc#sha512"
+#define BAD_RESPONSE     "bad_response"
+#define FAULTSTRING_MAX  120 /* bytes of the upstream faultstring worth showing */
+#define SHA512_ALGORITHM "http://www.w3.org/2001/04/xmlenc#sha512"
 
 /* ---- building ---- */
 
@@ -138,25 +137,6 @@ static int bad_response(lt_error_t *err, const char *what)
     return lt_error_set(err, LT_ERR_UPSTREAM_BAD, BAD_RESPONSE, "%s", what);
 }
 
-/* Retry-After as delta-seconds within (0, a day]; anything else (an HTTP date, junk) gives fallback. */
-static int retry_after_seconds(const char *header, long long fallback)
-{
-    if (header != NULL) {
-        const char *t = header;
-        while (*t == ' ')
-            t++;
-        long long v = 0;
-        const char *p = t;
-        while (*p >= '0' && *p <= '9' && v <= RETRY_AFTER_MAX_S)
-            v = v * 10 + (*p++ - '0');
-        while (*p == ' ')
-            p++;
-        if (p != t && *p == '\0' && v > 0 && v <= RETRY_AFTER_MAX_S)
-            return (int)v;
-    }
-    return (int)fallback;
-}
-
 /* Non-SOAP answers: the platform's HTML error pages, a proxy's 502/503/504, anything unexpected. */
 static int map_http_status(const lt_population_settings_t *s, const lt_upstream_response_t *resp, lt_error_t *err)
 {
@@ -166,9 +146,9 @@ static int map_http_status(const lt_population_settings_t *s, const lt_upstream_
     case 503:
         lt_error_set(err, LT_ERR_UPSTREAM_UNAVAILABLE, "upstream_http_503", "the national platform answered HTTP 503");
         err->retryable = true;
-        err->retry_after_s = retry_after_seconds(resp->retry_after, s->platform_retry_after_s);
+        err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->platform_retry_after_s);
         /* Only a wait the platform itself asked for holds back our retries; our default is advice to callers. */
-        err->upstream_wait_s = retry_after_seconds(resp->retry_after, 0);
+        err->upstream_wait_s = lt_upstream_retry_after_seconds(resp->retry_after, 0);
         return -1;
     case 504:
         lt_error_set(err, LT_ERR_UPSTREAM_TIMEOUT, "upstream_http_504", "the national platform answered HTTP 504");

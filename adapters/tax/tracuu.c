@@ -12,10 +12,9 @@
 
 #define NS LT_TAX_NS
 
-#define BAD_RESPONSE      "bad_response"
-#define MOTA_MAX          120 /* bytes of the registry's MoTa worth showing */
-#define RETRY_AFTER_MAX_S 86400
-#define RESULT_SYSTEM     "9"
+#define BAD_RESPONSE  "bad_response"
+#define MOTA_MAX      120 /* bytes of the registry's MoTa worth showing */
+#define RESULT_SYSTEM "9"
 
 /* ---- building ---- */
 
@@ -63,25 +62,6 @@ static int bad_response(lt_error_t *err, const char *what)
     return lt_error_set(err, LT_ERR_UPSTREAM_BAD, BAD_RESPONSE, "%s", what);
 }
 
-/* Retry-After as delta-seconds within (0, a day]; anything else (an HTTP date, junk) gives fallback. */
-static int retry_after_seconds(const char *header, long long fallback)
-{
-    if (header != NULL) {
-        const char *t = header;
-        while (*t == ' ')
-            t++;
-        long long v = 0;
-        const char *p = t;
-        while (*p >= '0' && *p <= '9' && v <= RETRY_AFTER_MAX_S)
-            v = v * 10 + (*p++ - '0');
-        while (*p == ' ')
-            p++;
-        if (p != t && *p == '\0' && v > 0 && v <= RETRY_AFTER_MAX_S)
-            return (int)v;
-    }
-    return (int)fallback;
-}
-
 static bool is_blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -107,8 +87,8 @@ static int unavailable(const lt_tax_settings_t *s, const lt_upstream_response_t 
     else
         lt_error_set(err, LT_ERR_UPSTREAM_UNAVAILABLE, "upstream_http_503", "the taxpayer registry answered HTTP 503");
     err->retryable = true;
-    err->retry_after_s = retry_after_seconds(resp->retry_after, s->retry_after_s);
-    err->upstream_wait_s = rate_limit ? err->retry_after_s : retry_after_seconds(resp->retry_after, 0);
+    err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->retry_after_s);
+    err->upstream_wait_s = rate_limit ? err->retry_after_s : lt_upstream_retry_after_seconds(resp->retry_after, 0);
     return -1;
 }
 

@@ -127,6 +127,15 @@ extern const lt_adapter_t *const lt_adapters[];
 
 const lt_adapter_t *lt_adapter_find(const char *name);
 
+/* Longest Retry-After an upstream may ask of us: a day. */
+#define LT_RETRY_AFTER_MAX_S 86400
+
+/*
+ * Helper for adapters: an upstream's Retry-After as delta-seconds in (0, a
+ * day]; anything else (absent, an HTTP date, junk) gives `fallback`.
+ */
+int lt_upstream_retry_after_seconds(const char *header, int fallback);
+
 /* Helper for adapters: append "Name: value" to a request (arena-copied). Returns -1 when full. */
 int lt_upstream_request_add_header(lt_arena_t *arena, lt_upstream_request_t *req, const char *name, const char *value);
 
