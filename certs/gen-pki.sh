@@ -20,7 +20,8 @@ readonly SIM_SYSTEMS=(population business tax insurance payment)
 # Shared secrets between the gateway and the simulators (OAuth client secret,
 # API key, HMAC key, payment hash secret, webhook secret): 256 random bits as
 # hex, one file each, made once and kept.
-readonly SECRETS=(business-client.secret tax-api.key insurance-hmac.secret payment-hash.secret webhook.secret)
+readonly SECRETS=(business-client.secret tax-api.key insurance-hmac.secret payment-hash.secret webhook.secret
+    cache-hmac.key cache-aead.key)
 SCRATCH="" # global so that the EXIT trap still sees it after main returns
 
 usage() {

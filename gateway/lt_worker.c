@@ -1,4 +1,4 @@
-/* A worker thread: its loop, server and upstream client, and its graceful stop. */
+/* A worker thread: its loop, server, upstream client and cache handle, and its graceful stop. */
 #include "lt_worker.h"
 
 #include <pthread.h>
@@ -17,6 +17,7 @@ struct lt_worker {
     struct event_base *base;
     lt_upstream_client_t *upstreams;
     lt_call_env_t *calls;
+    lt_cache_worker_t *cache;
     lt_server_t *server;
     struct event *stop_ev, *abort_ev, *grace_ev;
     bool forced; /* the grace period ran out or an abort came: requests were abandoned */
@@ -24,10 +25,21 @@ struct lt_worker {
     void *on_exit_arg;
 };
 
-static void on_drained(void *arg)
+static void exit_loop(void *arg)
 {
     lt_worker_t *w = arg;
     event_base_loopexit(w->base, NULL);
+}
+
+/* This worker's requests are answered; cache flights it leads may still serve other workers' requests, so the
+ * loop runs until they end too (the grace period still bounds it). */
+static void on_drained(void *arg)
+{
+    lt_worker_t *w = arg;
+    if (lt_cache_worker_busy(w->cache) > 0)
+        lt_cache_worker_on_idle(w->cache, exit_loop, w);
+    else
+        exit_loop(w);
 }
 
 static void on_grace_over(evutil_socket_t fd, short what, void *arg)
@@ -56,7 +68,7 @@ static void on_abort(evutil_socket_t fd, short what, void *arg)
 }
 
 lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, lt_upstream_state_t *states,
-                           void (*on_exit)(void *), void *on_exit_arg, lt_error_t *err)
+                           lt_cache_t *cache, void (*on_exit)(void *), void *on_exit_arg, lt_error_t *err)
 {
     lt_worker_t *w = calloc(1, sizeof(*w));
     w->index = index;
@@ -66,6 +78,7 @@ lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tl
     w->base = event_base_new();
     w->upstreams = lt_upstream_client_new(w->base);
     w->calls = lt_call_env_new(w->base, w->upstreams, config, states);
+    w->cache = lt_cache_worker_new(cache, w->base, w->calls);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->abort_ev = event_new(w->base, -1, 0, on_abort, w);
     w->grace_ev = evtimer_new(w->base, on_grace_over, w);
@@ -89,6 +102,7 @@ lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tl
 static void *worker_main(void *arg)
 {
     lt_worker_t *w = arg;
+    lt_cache_worker_bind(w->cache);
     event_base_dispatch(w->base);
     w->on_exit(w->on_exit_arg);
     return NULL;
@@ -122,6 +136,7 @@ void lt_worker_join_and_free(lt_worker_t *w)
      * connections under live requests. */
     if (!w->forced) {
         lt_server_free(w->server);
+        lt_cache_worker_free(w->cache);
         lt_call_env_free(w->calls);
         lt_upstream_client_free(w->upstreams);
         event_free(w->stop_ev);

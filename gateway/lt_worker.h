@@ -1,7 +1,9 @@
 /*
  * Worker threads (roof): one event loop per thread, each with its own api
- * server, upstream client and (later) Redis connection. Nothing is shared
- * between workers except the read-only config snapshot and TLS contexts.
+ * server, upstream client and cache handle (with its own Redis connection).
+ * What workers share is read-only (the config snapshot, TLS contexts) or
+ * guarded on purpose (the upstreams' breakers and tokens, the cache's store
+ * and single-flight table).
  */
 #ifndef LT_WORKER_H
 #define LT_WORKER_H
@@ -10,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "lt_cache.h"
 #include "lt_call.h"
 #include "lt_config.h"
 #include "lt_error.h"
@@ -18,7 +21,7 @@ typedef struct lt_worker lt_worker_t;
 
 /* Creates the worker's loop and binds its listener in the calling thread, so bind errors stop start-up. */
 lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, lt_upstream_state_t *states,
-                           void (*on_exit)(void *), void *on_exit_arg, lt_error_t *err);
+                           lt_cache_t *cache, void (*on_exit)(void *), void *on_exit_arg, lt_error_t *err);
 int lt_worker_start(lt_worker_t *w);
 /* Thread-safe: ask the worker to stop accepting and exit once drained or after the grace period. */
 void lt_worker_request_stop(lt_worker_t *w);

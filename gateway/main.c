@@ -1,6 +1,7 @@
 /*
- * lienthong-gateway: the roof. Reads the configuration, checks every TLS file,
- * creates the workers and the admin listener, and turns SIGTERM/SIGINT into a
+ * lienthong-gateway: the roof. Reads the configuration, checks every TLS file
+ * and cache key, creates the process-wide cache, the workers and the admin
+ * listener (with its own cache handle, for purges), and turns SIGTERM/SIGINT into a
  * graceful drain: stop accepting, let in-flight requests finish within
  * limits.shutdown_grace_ms, exit 0.
  */
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "lt_admin.h"
+#include "lt_cache.h"
 #include "lt_config.h"
 #include "lt_log.h"
 #include "lt_tls.h"
@@ -26,7 +28,9 @@ typedef struct gateway {
     lt_config_t *config;
     SSL_CTX *api_tls;
     lt_upstream_state_t *states; /* per upstream, shared by every worker */
+    lt_cache_t *cache;           /* shared by every worker */
     struct event_base *base;
+    lt_cache_worker_t *admin_cache; /* the main loop's: purges from the admin listener */
     lt_admin_t *admin;
     lt_worker_t **workers;
     int nworkers;
@@ -131,7 +135,7 @@ static int start_workers(gateway_t *gw, lt_error_t *err)
     gw->states = lt_upstream_states_new(gw->config);
     gw->workers = calloc((size_t)n, sizeof(*gw->workers));
     for (int i = 0; i < n; i++) {
-        gw->workers[i] = lt_worker_new(i, gw->config, gw->api_tls, gw->states, count_exit, gw, err);
+        gw->workers[i] = lt_worker_new(i, gw->config, gw->api_tls, gw->states, gw->cache, count_exit, gw, err);
         if (gw->workers[i] == NULL)
             return -1;
         gw->nworkers++;
@@ -155,7 +159,13 @@ static int run(gateway_t *gw, lt_error_t *err)
     gw->sigint_ev = evsignal_new(gw->base, SIGINT, on_signal, gw);
     event_add(gw->sigterm_ev, NULL);
     event_add(gw->sigint_ev, NULL);
-    lt_admin_deps_t admin = {.base = gw->base, .bind = gw->config->admin.bind, .is_ready = is_ready, .arg = gw};
+    gw->admin_cache = lt_cache_worker_new(gw->cache, gw->base, NULL);
+    lt_admin_deps_t admin = {.base = gw->base,
+                             .bind = gw->config->admin.bind,
+                             .is_ready = is_ready,
+                             .arg = gw,
+                             .cache = gw->cache,
+                             .cache_loop = gw->admin_cache};
     if ((gw->admin = lt_admin_new(&admin, err)) == NULL)
         return -1;
     if (start_workers(gw, err) != 0)
@@ -171,7 +181,8 @@ static void cleanup(gateway_t *gw)
     for (int i = 0; i < gw->nworkers; i++)
         lt_worker_join_and_free(gw->workers[i]);
     free(gw->workers);
-    lt_admin_free(gw->admin);
+    lt_admin_free(gw->admin); /* cancels its purges before their cache handle goes */
+    lt_cache_worker_free(gw->admin_cache);
     if (gw->base != NULL) {
         event_free(gw->worker_exit_ev);
         event_free(gw->sigterm_ev);
@@ -179,6 +190,7 @@ static void cleanup(gateway_t *gw)
         event_base_free(gw->base);
     }
     SSL_CTX_free(gw->api_tls);
+    lt_cache_free(gw->cache);
     if (gw->config != NULL)
         lt_upstream_states_free(gw->states, gw->config->nupstreams);
     lt_config_free(gw->config);
@@ -222,6 +234,9 @@ int main(int argc, char **argv)
     lt_error_clear(&err);
     gw.config = lt_config_load(config_path, &err);
     int rc = gw.config != NULL && check_tls_material(&gw, &err) == 0 ? 0 : -1;
+    /* The cache's key files and Redis address are checked here too, so --check-config sees them. */
+    if (rc == 0 && (gw.cache = lt_cache_new(gw.config, &err)) == NULL)
+        rc = -1;
     if (rc == 0) {
         lt_log_level_t level;
         if (lt_log_parse_level(gw.config->log_level, &level) != 0)

@@ -13,7 +13,7 @@
 typedef struct {
     long long workers;
     char *log_level;
-    const json_t *listeners, *limits, *upstreams;
+    const json_t *listeners, *limits, *upstreams, *cache;
 } root_t;
 
 static const lt_conf_field_t root_fields[] = {
@@ -22,6 +22,7 @@ static const lt_conf_field_t root_fields[] = {
     {FIELD(root_t, listeners, LT_CONF_OBJECT, true)},
     {FIELD(root_t, limits, LT_CONF_OBJECT, false)},
     {FIELD(root_t, upstreams, LT_CONF_OBJECT, true)},
+    {FIELD(root_t, cache, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -223,6 +224,288 @@ static int load_upstreams(lt_config_t *c, const json_t *obj, lt_error_t *err)
     return 0;
 }
 
+/* ---- cache ---------------------------------------------------------------- */
+
+typedef struct {
+    char *backend;
+    long long max_bytes, shards, ttl_s, not_found_ttl_s, max_stale_s;
+    const json_t *operations, *keys, *redis;
+} cache_t;
+
+#define TTL_MAX (30LL * 86400)
+
+static const lt_conf_field_t cache_fields[] = {
+    {FIELD(cache_t, backend, LT_CONF_STRING, false), .default_str = "memory"},
+    {FIELD(cache_t, max_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64 << 20},
+    {FIELD(cache_t, shards, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 16},
+    {FIELD(cache_t, ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 300},
+    {FIELD(cache_t, not_found_ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 30},
+    {FIELD(cache_t, max_stale_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 3600},
+    {FIELD(cache_t, operations, LT_CONF_OBJECT, false)},
+    {FIELD(cache_t, keys, LT_CONF_OBJECT, false)},
+    {FIELD(cache_t, redis, LT_CONF_OBJECT, false)},
+    LT_CONF_END,
+};
+
+/* -1: inherit the section's value. */
+static const lt_conf_field_t cache_op_fields[] = {
+    {FIELD(lt_cache_ttls_t, ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
+    {FIELD(lt_cache_ttls_t, not_found_ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
+    {FIELD(lt_cache_ttls_t, max_stale_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
+    LT_CONF_END,
+};
+
+typedef struct {
+    char *hmac;
+    long long encrypt_with;
+} cache_keys_t;
+
+static const lt_conf_field_t cache_keys_fields[] = {
+    {FIELD(cache_keys_t, hmac, LT_CONF_FILE, false)},
+    {FIELD(cache_keys_t, encrypt_with, LT_CONF_INT, false), .min = 0, .max = 255, .default_int = 0},
+    LT_CONF_END,
+};
+
+typedef struct {
+    long long id;
+    char *file;
+} cache_aead_t;
+
+static const lt_conf_field_t cache_aead_fields[] = {
+    {FIELD(cache_aead_t, id, LT_CONF_INT, true), .min = 1, .max = 255},
+    {FIELD(cache_aead_t, file, LT_CONF_FILE, true)},
+    LT_CONF_END,
+};
+
+typedef struct {
+    char *address, *password_file, *prefix;
+    long long db, timeout_ms, connect_timeout_ms, reconnect_min_ms, reconnect_max_ms, max_timeouts;
+    long long l1_max_bytes, l1_ttl_s;
+} cache_redis_t;
+
+static const lt_conf_field_t cache_redis_fields[] = {
+    {FIELD(cache_redis_t, address, LT_CONF_STRING, false), .default_str = "127.0.0.1:6379"},
+    {FIELD(cache_redis_t, password_file, LT_CONF_FILE, false)},
+    {FIELD(cache_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:"},
+    {FIELD(cache_redis_t, db, LT_CONF_INT, false), .min = 0, .max = 15, .default_int = 0},
+    {FIELD(cache_redis_t, timeout_ms, LT_CONF_INT, false), .min = 1, .max = 10000, .default_int = 50},
+    {FIELD(cache_redis_t, connect_timeout_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 500},
+    {FIELD(cache_redis_t, reconnect_min_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 100},
+    {FIELD(cache_redis_t, reconnect_max_ms, LT_CONF_INT, false), .min = 1, .max = 600000, .default_int = 5000},
+    {FIELD(cache_redis_t, max_timeouts, LT_CONF_INT, false), .min = 1, .max = 1000, .default_int = 3},
+    {FIELD(cache_redis_t, l1_max_bytes, LT_CONF_INT, false), .min = 0, .max = 1LL << 40, .default_int = 0},
+    {FIELD(cache_redis_t, l1_ttl_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 5},
+    LT_CONF_END,
+};
+
+static int cache_fail(lt_error_t *err, const char *what)
+{
+    return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s", what);
+}
+
+bool lt_config_cache_forbidden(const char *system, const lt_operation_t *op)
+{
+    /* A payment's state changes under the caller's feet, and a repeated create must reach the payment gateway
+     * (whose own idempotency handles it): no copy of either may ever be served. */
+    static const char *const never_cached[] = {"payment", NULL};
+    for (const char *const *n = never_cached; *n != NULL; n++)
+        if (strncmp(system, *n, strlen(*n)) == 0)
+            return true;
+    return op == NULL || !op->idempotent;
+}
+
+static const lt_operation_t *find_operation(const lt_adapter_t *a, const char *name)
+{
+    for (const lt_operation_t *op = a->operations; op->name != NULL; op++)
+        if (strcmp(op->name, name) == 0)
+            return op;
+    return NULL;
+}
+
+static void inherit(long long *v, long long def)
+{
+    if (*v < 0)
+        *v = def;
+}
+
+static int load_cache_op(lt_cache_conf_t *cc, const char *system, const char *opname, const json_t *obj,
+                         lt_error_t *err)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "cache.operations.%s.%s", system, opname);
+    const lt_adapter_t *a = lt_adapter_find(system);
+    const lt_operation_t *op = a ? find_operation(a, opname) : NULL;
+    if (op == NULL)
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s: no such operation", path);
+    lt_cache_op_conf_t *oc = &cc->ops[cc->nops];
+    if (lt_conf_read(obj, path, cache_op_fields, &oc->ttls, err) != 0)
+        return -1;
+    inherit(&oc->ttls.ttl_s, cc->defaults.ttl_s);
+    inherit(&oc->ttls.not_found_ttl_s, cc->defaults.not_found_ttl_s);
+    inherit(&oc->ttls.max_stale_s, cc->defaults.max_stale_s);
+    if (oc->ttls.ttl_s > 0 && lt_config_cache_forbidden(system, op))
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.ttl_s: %s answers are never cached", path,
+                            op->idempotent ? "payment" : "non-idempotent");
+    oc->system = strdup(system);
+    oc->operation = strdup(opname);
+    cc->nops++;
+    return 0;
+}
+
+static int load_cache_ops(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *err)
+{
+    size_t n = 0;
+    const char *system, *opname;
+    const json_t *ops, *v;
+    json_object_foreach((json_t *)obj, system, ops)
+    {
+        if (!json_is_object(ops))
+            return lt_error_set(err, LT_ERR_INTERNAL, "config", "cache.operations.%s: must be an object", system);
+        n += json_object_size(ops);
+    }
+    cc->ops = calloc(n + 1, sizeof(*cc->ops));
+    json_object_foreach((json_t *)obj, system, ops)
+    {
+        json_object_foreach((json_t *)ops, opname, v)
+        {
+            if (load_cache_op(cc, system, opname, v, err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* keys.aead is a list, which the key tables do not read: read it here, and the rest of keys with its table. */
+static int load_cache_aead(lt_cache_conf_t *cc, const json_t *list, lt_error_t *err)
+{
+    if (!json_is_array(list))
+        return cache_fail(err, "cache.keys.aead: must be a list of {\"id\", \"file\"}");
+    cc->aead = calloc(json_array_size(list) + 1, sizeof(*cc->aead));
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        char path[64];
+        snprintf(path, sizeof(path), "cache.keys.aead[%zu]", i);
+        cache_aead_t a = {0};
+        if (lt_conf_read(v, path, cache_aead_fields, &a, err) != 0) {
+            lt_conf_free(cache_aead_fields, &a);
+            return -1;
+        }
+        for (size_t j = 0; j < cc->naead; j++)
+            if (cc->aead[j].id == (int)a.id) {
+                free(a.file);
+                return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.id: key id %lld is listed twice", path, a.id);
+            }
+        cc->aead[cc->naead].id = (int)a.id;
+        cc->aead[cc->naead++].file = a.file;
+    }
+    return 0;
+}
+
+static int load_cache_keys(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *err)
+{
+    json_t *rest = json_copy((json_t *)obj);
+    json_object_del(rest, "aead");
+    cache_keys_t k = {0};
+    int rc = lt_conf_read(rest, "cache.keys", cache_keys_fields, &k, err);
+    json_decref(rest);
+    cc->hmac_key_file = k.hmac;
+    if (rc != 0)
+        return -1;
+    const json_t *aead = json_object_get(obj, "aead");
+    if (aead != NULL && load_cache_aead(cc, aead, err) != 0)
+        return -1;
+    if ((cc->hmac_key_file == NULL) != (cc->naead == 0))
+        return cache_fail(err, "cache.keys: give both hmac and aead, or neither");
+    cc->encrypt_with = (int)k.encrypt_with;
+    if (cc->encrypt_with == 0 && cc->naead == 1)
+        cc->encrypt_with = cc->aead[0].id;
+    for (size_t i = 0; i < cc->naead; i++)
+        if (cc->aead[i].id == cc->encrypt_with)
+            return 0;
+    if (cc->naead == 0)
+        return 0;
+    return cache_fail(err, "cache.keys.encrypt_with: must name one of the ids in cache.keys.aead");
+}
+
+static int load_cache_redis(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *err)
+{
+    cache_redis_t r = {0};
+    json_t *empty = json_object();
+    int rc = lt_conf_read(obj ? obj : empty, "cache.redis", cache_redis_fields, &r, err);
+    json_decref(empty);
+    cc->redis.address = r.address;
+    cc->redis.password_file = r.password_file;
+    cc->redis.prefix = r.prefix;
+    cc->redis.db = r.db;
+    cc->redis.timeout_ms = r.timeout_ms;
+    cc->redis.connect_timeout_ms = r.connect_timeout_ms;
+    cc->redis.reconnect_min_ms = r.reconnect_min_ms;
+    cc->redis.reconnect_max_ms = r.reconnect_max_ms;
+    cc->redis.max_timeouts = r.max_timeouts;
+    cc->redis.l1_max_bytes = r.l1_max_bytes;
+    cc->redis.l1_ttl_s = r.l1_ttl_s;
+    if (rc == 0 && r.reconnect_max_ms < r.reconnect_min_ms)
+        return cache_fail(err, "cache.redis.reconnect_max_ms: must be at least reconnect_min_ms");
+    if (rc == 0 && (strlen(r.prefix) > 32 || strchr(r.prefix, ' ') != NULL))
+        return cache_fail(err, "cache.redis.prefix: at most 32 characters, without spaces");
+    return rc;
+}
+
+static int cache_backend(const char *name, lt_cache_backend_t *out)
+{
+    static const struct {
+        const char *name;
+        lt_cache_backend_t backend;
+    } backends[] = {{"off", LT_CACHE_OFF}, {"memory", LT_CACHE_MEMORY}, {"redis", LT_CACHE_REDIS}};
+    for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+        if (strcmp(name, backends[i].name) == 0) {
+            *out = backends[i].backend;
+            return 0;
+        }
+    return -1;
+}
+
+static int load_cache(lt_config_t *c, const json_t *obj, lt_error_t *err)
+{
+    lt_cache_conf_t *cc = &c->cache;
+    cache_t raw = {0};
+    json_t *empty = json_object();
+    int rc = lt_conf_read(obj ? obj : empty, "cache", cache_fields, &raw, err);
+    json_decref(empty);
+    if (rc != 0) {
+        lt_conf_free(cache_fields, &raw);
+        return -1;
+    }
+    rc = cache_backend(raw.backend, &cc->backend);
+    free(raw.backend);
+    if (rc != 0)
+        return cache_fail(err, "cache.backend: must be off, memory or redis");
+    cc->max_bytes = raw.max_bytes;
+    cc->shards = raw.shards;
+    cc->defaults = (lt_cache_ttls_t){raw.ttl_s, raw.not_found_ttl_s, raw.max_stale_s};
+    if (raw.operations != NULL && load_cache_ops(cc, raw.operations, err) != 0)
+        return -1;
+    if (raw.keys != NULL && load_cache_keys(cc, raw.keys, err) != 0)
+        return -1;
+    if (load_cache_redis(cc, raw.redis, err) != 0)
+        return -1;
+    /* Instances share Redis only if they derive the same keys: random per-process keys would share nothing. */
+    if (cc->backend == LT_CACHE_REDIS && cc->hmac_key_file == NULL)
+        return cache_fail(err, "cache.keys: the redis backend needs key files (hmac and aead)");
+    return 0;
+}
+
+const lt_cache_ttls_t *lt_config_cache_ttls(const lt_config_t *config, const char *system, const char *operation)
+{
+    const lt_cache_conf_t *cc = &config->cache;
+    for (size_t i = 0; i < cc->nops; i++)
+        if (strcmp(cc->ops[i].system, system) == 0 && strcmp(cc->ops[i].operation, operation) == 0)
+            return &cc->ops[i].ttls;
+    return &cc->defaults;
+}
+
 lt_config_t *lt_config_load(const char *path, lt_error_t *err)
 {
     json_error_t jerr;
@@ -247,12 +530,30 @@ lt_config_t *lt_config_load(const char *path, lt_error_t *err)
         rc = load_limits(c, r.limits, err);
     if (rc == 0)
         rc = load_upstreams(c, r.upstreams, err);
+    if (rc == 0)
+        rc = load_cache(c, r.cache, err);
     json_decref(root);
     if (rc != 0) {
         lt_config_free(c);
         return NULL;
     }
     return c;
+}
+
+static void free_cache(lt_cache_conf_t *cc)
+{
+    for (size_t i = 0; i < cc->nops; i++) {
+        free(cc->ops[i].system);
+        free(cc->ops[i].operation);
+    }
+    free(cc->ops);
+    for (size_t i = 0; i < cc->naead; i++)
+        free(cc->aead[i].file);
+    free(cc->aead);
+    free(cc->hmac_key_file);
+    free(cc->redis.address);
+    free(cc->redis.password_file);
+    free(cc->redis.prefix);
 }
 
 static void free_listener(lt_listener_conf_t *l)
@@ -278,6 +579,7 @@ void lt_config_free(lt_config_t *c)
         free(u->ca);
     }
     free(c->upstreams);
+    free_cache(&c->cache);
     free_listener(&c->api);
     free_listener(&c->admin);
     free(c->log_level);

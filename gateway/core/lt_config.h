@@ -45,6 +45,43 @@ typedef struct lt_upstream_conf {
     } token;
 } lt_upstream_conf_t;
 
+/* Where cached answers live: nowhere, in this process, or in Redis (shared by every instance). */
+typedef enum { LT_CACHE_OFF, LT_CACHE_MEMORY, LT_CACHE_REDIS } lt_cache_backend_t;
+
+/* How long an answer stays fresh, how long a "not found" answer does, and how long past freshness a copy is kept
+ * to be served when the national system fails (stale-if-error). 0 s of ttl means "not cached". */
+typedef struct lt_cache_ttls {
+    long long ttl_s, not_found_ttl_s, max_stale_s;
+} lt_cache_ttls_t;
+
+typedef struct lt_cache_op_conf {
+    char *system, *operation;
+    lt_cache_ttls_t ttls;
+} lt_cache_op_conf_t;
+
+typedef struct lt_cache_aead_conf {
+    int id; /* 1-255, written in front of every value so that keys can rotate */
+    char *file;
+} lt_cache_aead_conf_t;
+
+typedef struct lt_cache_conf {
+    lt_cache_backend_t backend;
+    long long max_bytes, shards; /* the in-process store: its byte budget and lock shards */
+    lt_cache_ttls_t defaults;
+    lt_cache_op_conf_t *ops; /* per-operation overrides */
+    size_t nops;
+    char *hmac_key_file;        /* NULL with the memory backend: keys are then random per process */
+    lt_cache_aead_conf_t *aead; /* every key that may decrypt */
+    size_t naead;
+    int encrypt_with; /* the id of the key that encrypts */
+    struct {
+        char *address; /* "host:port" (resolved once at start-up) or "unix:/path" */
+        char *password_file, *prefix;
+        long long db, timeout_ms, connect_timeout_ms, reconnect_min_ms, reconnect_max_ms, max_timeouts;
+        long long l1_max_bytes, l1_ttl_s; /* optional in-process copy in front of Redis */
+    } redis;
+} lt_cache_conf_t;
+
 typedef struct lt_config {
     char *path;
     long long workers; /* 0 = one per core */
@@ -55,11 +92,17 @@ typedef struct lt_config {
     long long idle_timeout_s;
     lt_upstream_conf_t *upstreams;
     size_t nupstreams;
+    lt_cache_conf_t cache;
 } lt_config_t;
 
 /* Loads and checks path. On failure returns NULL with err->detail naming the key or file. */
 lt_config_t *lt_config_load(const char *path, lt_error_t *err);
 void lt_config_free(lt_config_t *config);
 const lt_upstream_conf_t *lt_config_upstream(const lt_config_t *config, const char *name);
+
+/* Payments, and anything that is not idempotent, are never cached, whatever the configuration says. */
+bool lt_config_cache_forbidden(const char *system, const lt_operation_t *op);
+/* The TTLs of one operation: its override, or the section's defaults. */
+const lt_cache_ttls_t *lt_config_cache_ttls(const lt_config_t *config, const char *system, const char *operation);
 
 #endif

@@ -1,4 +1,4 @@
-/* Admin endpoints: /healthz and /readyz. */
+/* Admin endpoints: /healthz, /readyz, and POST /cache/purge. */
 #include "lt_admin.h"
 
 #include <event2/buffer.h>
@@ -6,11 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_log.h"
 #include "lt_server.h"
+
+#define PURGE_BODY_MAX 4096
+
+typedef struct purge_op purge_op_t;
 
 struct lt_admin {
     lt_admin_deps_t deps;
     struct evhttp *http;
+    purge_op_t *purges; /* in flight, cancelled when the admin listener goes */
+};
+
+/* One purge request: its HTTP request may go away (client hang-up) before the shared store answers. */
+struct purge_op {
+    purge_op_t *prev, *next;
+    lt_admin_t *admin;
+    struct evhttp_request *req; /* NULL once the client left */
+    struct evhttp_connection *evcon;
+    lt_cache_purge_t *purge;
 };
 
 static void reply_json(struct evhttp_request *req, int status, json_t *body)
@@ -33,13 +48,131 @@ static void on_healthz(struct evhttp_request *req, void *arg)
     reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* A degraded cache (Redis down) is reported, not a reason to refuse traffic: lookups still reach the national
+ * systems, only without the shared copies. */
 static void on_readyz(struct evhttp_request *req, void *arg)
 {
     lt_admin_t *admin = arg;
     json_t *reasons = json_array();
     bool ready = admin->deps.is_ready(admin->deps.arg, reasons);
-    reply_json(req, ready ? 200 : 503,
-               json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "reasons", reasons));
+    json_t *body = json_pack("{s:s, s:o}", "status", ready ? "ready" : "not_ready", "reasons", reasons);
+    if (admin->deps.cache != NULL)
+        json_object_set_new(body, "cache", lt_cache_status(admin->deps.cache));
+    reply_json(req, ready ? 200 : 503, body);
+}
+
+/* ---- POST /cache/purge {"identifier", "system"?} ------------------------------------------- */
+
+static void purge_unlink(purge_op_t *op)
+{
+    if (op->prev != NULL)
+        op->prev->next = op->next;
+    else
+        op->admin->purges = op->next;
+    if (op->next != NULL)
+        op->next->prev = op->prev;
+    if (op->evcon != NULL)
+        evhttp_connection_set_closecb(op->evcon, NULL, NULL);
+    free(op);
+}
+
+static void on_purged(void *arg, const lt_cache_purge_report_t *report)
+{
+    purge_op_t *op = arg;
+    json_t *counts = json_pack("{s:I, s:I}", "memory", (json_int_t)report->memory, "redis", (json_int_t)report->redis);
+    if (report->failed) {
+        lt_log_warn("admin: cache purge incomplete: %s", report->detail);
+        reply_json(op->req, 503, json_pack("{s:s, s:o}", "error", report->detail, "purged", counts));
+    } else {
+        reply_json(op->req, 200, json_pack("{s:o}", "purged", counts));
+    }
+    purge_unlink(op);
+}
+
+static void on_purge_client_gone(struct evhttp_connection *evcon, void *arg)
+{
+    purge_op_t *op = arg;
+    lt_cache_purge_cancel(op->purge);
+    /* As lt_request does: a request libevent detached from its connection is ours to free, which sending does. */
+    if (evhttp_request_get_connection(op->req) == NULL)
+        evhttp_send_reply(op->req, 500, "Client Closed", NULL);
+    op->evcon = NULL;
+    purge_unlink(op);
+}
+
+static json_t *read_body(struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n == 0 || n > PURGE_BODY_MAX)
+        return NULL;
+    char buf[PURGE_BODY_MAX];
+    evbuffer_copyout(in, buf, n);
+    return json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+}
+
+/* Identifiers are short printable strings; anything else is a mistake worth refusing loudly. */
+static bool is_identifier(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 128)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static int purge_args(json_t *body, const char **system, const char **identifier, const char **why)
+{
+    *identifier = json_string_value(json_object_get(body, "identifier"));
+    json_t *sys = json_object_get(body, "system");
+    *system = json_string_value(sys);
+    if (!json_is_object(body) || json_object_size(body) != (sys ? 2u : 1u))
+        *why = "the body must be {\"identifier\": \"...\"} with an optional \"system\"";
+    else if (!is_identifier(*identifier))
+        *why = "identifier must be 1-128 printable characters without spaces";
+    else if (sys != NULL && (*system == NULL || lt_adapter_find(*system) == NULL))
+        *why = "system must name a national system this gateway knows";
+    else
+        return 0;
+    return -1;
+}
+
+static void on_purge(struct evhttp_request *req, void *arg)
+{
+    lt_admin_t *admin = arg;
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        reply_json(req, 405, json_pack("{s:s}", "error", "use POST"));
+        return;
+    }
+    if (!lt_cache_enabled(admin->deps.cache)) {
+        reply_json(req, 409, json_pack("{s:s}", "error", "the cache is off"));
+        return;
+    }
+    json_t *body = read_body(req);
+    const char *system, *identifier, *why = "the body must be JSON";
+    if (body == NULL || purge_args(body, &system, &identifier, &why) != 0) {
+        json_decref(body);
+        reply_json(req, 400, json_pack("{s:s}", "error", why));
+        return;
+    }
+    char masked[64];
+    lt_log_info("admin: purging cached entries for identifier %s (%s)", lt_mask(identifier, masked, sizeof(masked)),
+                system ? system : "every system");
+    purge_op_t *op = calloc(1, sizeof(*op));
+    op->admin = admin;
+    op->req = req;
+    op->evcon = evhttp_request_get_connection(req);
+    op->next = admin->purges;
+    if (admin->purges != NULL)
+        admin->purges->prev = op;
+    admin->purges = op;
+    if (op->evcon != NULL)
+        evhttp_connection_set_closecb(op->evcon, on_purge_client_gone, op);
+    op->purge = lt_cache_purge_start(admin->deps.cache_loop, system, identifier, on_purged, op);
+    json_decref(body);
 }
 
 static void on_other(struct evhttp_request *req, void *arg)
@@ -59,6 +192,7 @@ lt_admin_t *lt_admin_new(const lt_admin_deps_t *deps, lt_error_t *err)
     evhttp_set_allowed_methods(admin->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     evhttp_set_cb(admin->http, "/healthz", on_healthz, admin);
     evhttp_set_cb(admin->http, "/readyz", on_readyz, admin);
+    evhttp_set_cb(admin->http, "/cache/purge", on_purge, admin);
     evhttp_set_gencb(admin->http, on_other, admin);
     evhttp_set_timeout(admin->http, 30);
     char host[256];
@@ -82,6 +216,10 @@ void lt_admin_free(lt_admin_t *admin)
 {
     if (admin == NULL)
         return;
+    while (admin->purges != NULL) {
+        lt_cache_purge_cancel(admin->purges->purge);
+        purge_unlink(admin->purges);
+    }
     evhttp_free(admin->http);
     free(admin);
 }

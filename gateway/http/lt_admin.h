@@ -1,7 +1,9 @@
 /*
  * The admin listener (floor 4): plain HTTP on a loopback address, served by
  * the main thread's loop so that it answers even while every worker is busy.
- * It asks the roof for the process state through a callback.
+ * It asks the roof for the process state through a callback, reports the
+ * cache's state in /readyz, and purges cached entries for data corrections
+ * (POST /cache/purge), with the main loop's own cache handle.
  */
 #ifndef LT_ADMIN_H
 #define LT_ADMIN_H
@@ -10,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "lt_cache.h"
 #include "lt_error.h"
 
 typedef struct lt_admin lt_admin_t;
@@ -20,6 +23,8 @@ typedef struct lt_admin_deps {
     /* Fills reasons (an array) and returns true when the gateway can serve. */
     bool (*is_ready)(void *arg, json_t *reasons);
     void *arg;
+    lt_cache_t *cache;             /* for /readyz: a degraded cache is reported, not a reason to refuse */
+    lt_cache_worker_t *cache_loop; /* this loop's handle, for purges */
 } lt_admin_deps_t;
 
 lt_admin_t *lt_admin_new(const lt_admin_deps_t *deps, lt_error_t *err);

@@ -1,4 +1,4 @@
-/* Admission and the adapter step loop for northbound operations. */
+/* Admission, the cache, and the adapter step loop for northbound operations. */
 #include "lt_proxy.h"
 
 #include <ctype.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lt_cache.h"
 #include "lt_call.h"
 #include "lt_date.h"
 #include "lt_ident.h"
@@ -21,7 +22,8 @@ typedef struct proxy_call {
     const lt_upstream_conf_t *upstream;
     const lt_operation_t *op;
     lt_call_t call;
-    lt_call_run_t *run;
+    lt_call_run_t *run;      /* an uncached call */
+    lt_cache_fetch_t *fetch; /* waiting on the cache's single flight */
 } proxy_call_t;
 
 /* ---- admission ---------------------------------------------------------- */
@@ -194,12 +196,21 @@ static int route(lt_request_t *r, lt_route_match_t *m, lt_error_t *err)
 
 /* ---- the call and the answer ------------------------------------------------ */
 
-static json_t *source_object(const proxy_call_t *pc)
+static json_t *source_object(const proxy_call_t *pc, time_t fetched, const char *cache)
 {
-    char now[32];
-    lt_date_now_iso8601(now);
+    char at[32];
+    lt_date_format_iso8601(fetched, at);
     return json_pack("{s:s, s:s, s:s, s:s}", "system", pc->upstream->name, "request_id", pc->r->ctx.request_id,
-                     "fetched_at", now, "cache", "miss");
+                     "fetched_at", at, "cache", cache);
+}
+
+static void reply_error(proxy_call_t *pc, const lt_error_t *err)
+{
+    lt_request_t *r = pc->r;
+    if (err->kind >= LT_ERR_INTERNAL)
+        lt_log_warn("request %s: %s %s failed: %s: %s", r->ctx.request_id, pc->upstream->name, pc->op->name, err->code,
+                    err->detail);
+    lt_request_reply_problem(r, err);
 }
 
 static void on_call_done(void *arg, json_t *result, const lt_error_t *err)
@@ -207,18 +218,65 @@ static void on_call_done(void *arg, json_t *result, const lt_error_t *err)
     proxy_call_t *pc = arg;
     lt_request_t *r = pc->r;
     pc->run = NULL;
+    lt_request_add_header(r, "X-Cache", "miss");
     if (err != NULL) {
-        if (err->kind >= LT_ERR_INTERNAL)
-            lt_log_warn("request %s: %s %s failed: %s: %s", r->ctx.request_id, pc->upstream->name, pc->op->name,
-                        err->code, err->detail);
-        lt_request_reply_problem(r, err);
+        reply_error(pc, err);
     } else {
         if (json_is_object(result))
-            json_object_set_new(result, "source", source_object(pc));
-        lt_request_add_header(r, "X-Cache", "miss");
+            json_object_set_new(result, "source", source_object(pc, time(NULL), "miss"));
         lt_request_reply_json(r, 200, result);
     }
     lt_request_unref(r); /* the call's reference */
+}
+
+/* A cached "not found" answers as the national system did: the same problem code and detail. */
+static void reply_not_found(proxy_call_t *pc, json_t *body)
+{
+    lt_error_t err;
+    const char *code = json_string_value(json_object_get(body, "code"));
+    const char *detail = json_string_value(json_object_get(body, "detail"));
+    lt_error_set(&err, LT_ERR_NOT_FOUND, code ? code : "not_found", "%s", detail ? detail : "no such record");
+    lt_request_reply_problem(pc->r, &err);
+}
+
+static void answer_cached(proxy_call_t *pc, const lt_cache_result_t *res)
+{
+    lt_request_t *r = pc->r;
+    const char *how = lt_cache_source_name(res->source);
+    lt_request_add_header(r, "X-Cache", how);
+    if (!res->has_entry) {
+        reply_error(pc, &res->err);
+        return;
+    }
+    const lt_cache_entry_t *e = &res->entry;
+    if (res->source == LT_CACHE_HIT || res->source == LT_CACHE_STALE) {
+        char age[24];
+        snprintf(age, sizeof(age), "%lld", lt_cache_entry_age_s(e, lt_cache_now_ms()));
+        lt_request_add_header(r, "Age", age);
+    }
+    json_t *body = json_loadb(e->body, e->body_len, 0, NULL);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        lt_error_t err;
+        lt_error_set(&err, LT_ERR_INTERNAL, "internal", "a cached answer could not be read");
+        reply_error(pc, &err);
+        return;
+    }
+    if (e->kind == LT_CACHE_NOT_FOUND) {
+        reply_not_found(pc, body);
+        json_decref(body);
+        return;
+    }
+    json_object_set_new(body, "source", source_object(pc, (time_t)(e->fetched_ms / 1000), how));
+    lt_request_reply_json(r, 200, body);
+}
+
+static void on_cache_done(void *arg, const lt_cache_result_t *res)
+{
+    proxy_call_t *pc = arg;
+    pc->fetch = NULL;
+    answer_cached(pc, res);
+    lt_request_unref(pc->r); /* the fetch's reference */
 }
 
 static void on_abort(lt_request_t *r)
@@ -229,6 +287,50 @@ static void on_abort(lt_request_t *r)
         pc->run = NULL;
         lt_request_unref(r); /* the call's reference: its callback will not run now */
     }
+    if (pc->fetch != NULL) {
+        lt_cache_fetch_cancel(pc->fetch); /* the last waiter to leave also stops the upstream call */
+        pc->fetch = NULL;
+        lt_request_unref(r);
+    }
+}
+
+/* Cache-Control: no-cache (RFC 9111 5.2.1.4): the caller wants the national system's answer, not a copy. */
+static bool wants_no_cache(const lt_request_t *r)
+{
+    const char *v = lt_request_header(r, "Cache-Control");
+    while (v != NULL && *v != '\0') {
+        v += strspn(v, " \t,");
+        size_t n = strcspn(v, ",");
+        size_t len = n;
+        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        if (len == 8 && strncasecmp(v, "no-cache", 8) == 0)
+            return true;
+        v += n;
+    }
+    return false;
+}
+
+/* Returns false when the operation is not cached: the caller then calls the national system itself. */
+static bool start_cached(proxy_call_t *pc)
+{
+    lt_request_t *r = pc->r;
+    lt_cache_worker_t *cw = lt_cache_worker_current();
+    lt_cache_query_t q;
+    if (lt_cache_query_init(cw, pc->upstream, pc->op, pc->call.input, &q) != 0)
+        return false;
+    bool bypass = wants_no_cache(r);
+    if (!bypass) {
+        lt_cache_result_t *res = lt_cache_get_fresh(cw, &q);
+        if (res != NULL) {
+            answer_cached(pc, res);
+            lt_cache_result_unref(res);
+            return true;
+        }
+    }
+    lt_request_ref(r); /* held by the fetch until on_cache_done or a cancel */
+    pc->fetch = lt_cache_fetch_start(cw, &q, &pc->call, bypass, on_cache_done, pc);
+    return true;
 }
 
 static void start_call(lt_request_t *r, const lt_route_match_t *m, json_t *input)
@@ -244,6 +346,8 @@ static void start_call(lt_request_t *r, const lt_route_match_t *m, json_t *input
     r->upstream = m->upstream->name;
     r->on_abort = on_abort;
     r->on_abort_arg = pc;
+    if (start_cached(pc))
+        return;
     lt_request_ref(r); /* held by the call until on_call_done or a cancel */
     pc->run = lt_call_start(lt_server_calls(r->server), pc->upstream, pc->op, &pc->call, on_call_done, pc);
 }
