@@ -5,6 +5,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,12 +77,31 @@ static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
     evhttp_connection_free(r->evcon); /* calls on_connection_close */
 }
 
+static evutil_socket_t connection_fd(const lt_request_t *r)
+{
+    struct bufferevent *bev = r->evcon ? evhttp_connection_get_bufferevent(r->evcon) : NULL;
+    return bev ? bufferevent_getfd(bev) : -1;
+}
+
+/*
+ * evhttp writes an answer's headers and body as two TLS records; with Nagle's
+ * algorithm the second waits for the client's delayed ACK, about 40 ms per
+ * keep-alive answer. Accepted sockets do not inherit the option from the
+ * listener, and evhttp gives no hook at accept, so it is set per request.
+ */
+static void disable_nagle(const lt_request_t *r)
+{
+    int one = 1;
+    evutil_socket_t fd = connection_fd(r);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void watch_peer_close(lt_request_t *r, struct event_base *base)
 {
     if (r->evcon == NULL || !(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE))
         return;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(r->evcon);
-    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    evutil_socket_t fd = connection_fd(r);
     if (fd < 0)
         return;
     r->close_watch = event_new(base, fd, EV_CLOSED, on_peer_closed, r);
@@ -101,6 +122,7 @@ lt_request_t *lt_request_new(struct lt_server *server, struct evhttp_request *re
     if (r->evcon != NULL)
         evhttp_connection_set_closecb(r->evcon, on_connection_close, r);
     evhttp_request_set_on_complete_cb(req, on_complete, r);
+    disable_nagle(r);
     watch_peer_close(r, lt_server_base(server));
     return r;
 }
