@@ -43,6 +43,7 @@ Creates the development PKI in OUTDIR (ECDSA P-256, SHA-256):
 And the shared secrets of the dev stand-ins, 256 random bits as hex:
   business-client.secret  insurance-hmac.secret  tax-api.key
   payment-hash.secret     webhook.secret
+  cache-hmac.key          cache-aead.key   (the cache's key-naming and value-encryption keys)
 
 Does nothing when every file exists and every certificate is valid for more
 than one more day. --force regenerates everything.
