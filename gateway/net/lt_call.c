@@ -32,6 +32,8 @@ struct lt_call_run {
     struct event *timer;        /* backoff, and deferred completion */
     lt_token_wait_t token_wait; /* while waiting for another worker's token fetch */
     bool waiting_token, fetching_token, probe, reauthed, finished;
+    uint64_t token_ticket;       /* the fetch this call waits for (lt_token_acquire) */
+    int64_t token_fetch_started; /* when this call's own token fetch was sent */
     const char *rejected_token;
     lt_error_t pending_err; /* a failure to report from the timer (never synchronously from start) */
     bool pending;
@@ -145,9 +147,7 @@ static void release(lt_call_run_t *run)
     }
     if (run->fetching_token) {
         /* Others wait on this fetch: let one of them take over. */
-        lt_error_t err;
-        lt_error_set(&err, LT_ERR_UPSTREAM_UNAVAILABLE, "token_fetch_abandoned", "the token fetch was abandoned");
-        lt_token_fetch_failed(&run->state->token, &err);
+        lt_token_fetch_abandoned(&run->state->token);
         run->fetching_token = false;
     }
     if (run->probe) {
@@ -344,12 +344,12 @@ static void on_token_response(void *arg, const lt_upstream_response_t *resp, con
     if (transport_err != NULL) {
         err = *transport_err;
     } else if (adapter->token_parse(run->conf->settings, run->call->arena, resp, &token, &expires_in, &err) == 0) {
-        lt_token_fetched(&run->state->token, token, expires_in, lt_clock_ms());
+        lt_token_fetched(&run->state->token, token, expires_in, run->token_fetch_started);
         run->call->token = token;
         build_and_send(run);
         return;
     }
-    lt_token_fetch_failed(&run->state->token, &err);
+    lt_token_fetch_failed(&run->state->token, &err, lt_clock_ms());
     attempt_failed(run, &err);
 }
 
@@ -366,7 +366,8 @@ static void get_token(lt_call_run_t *run)
     lt_error_clear(&err);
     char token[LT_TOKEN_MAX];
     lt_token_store_t *store = &run->state->token;
-    switch (lt_token_acquire(store, lt_clock_ms(), run->rejected_token, token, sizeof(token), &err)) {
+    switch (
+        lt_token_acquire(store, lt_clock_ms(), run->rejected_token, &run->token_ticket, token, sizeof(token), &err)) {
     case LT_TOKEN_READY:
         run->rejected_token = NULL;
         run->call->token = lt_arena_strdup(run->call->arena, token);
@@ -382,13 +383,18 @@ static void get_token(lt_call_run_t *run)
     case LT_TOKEN_LIMIT:
         finish(run, NULL, &err);
         return;
+    case LT_TOKEN_FAILED:
+        /* The one fetch for everybody failed; answer with its error (its attempt already counted it). */
+        finish(run, NULL, &err);
+        return;
     case LT_TOKEN_FETCH:
         run->rejected_token = NULL;
         run->fetching_token = true;
+        run->token_fetch_started = lt_clock_ms();
         memset(&run->req, 0, sizeof(run->req));
         if (run->conf->adapter->token_build(run->conf->settings, run->call->arena, &run->req, &err) != 0) {
             run->fetching_token = false;
-            lt_token_fetch_failed(store, &err);
+            lt_token_fetch_failed(store, &err, lt_clock_ms());
             finish(run, NULL, &err);
             return;
         }

@@ -39,18 +39,27 @@ static int64_t rate_wait_ms(lt_token_store_t *s, int64_t now_ms)
     return s->rate_window_ms - (now_ms - s->fetch_times[0]);
 }
 
-lt_token_verdict_t lt_token_acquire(lt_token_store_t *s, int64_t now_ms, const char *rejected, char *token,
-                                    size_t tokenlen, lt_error_t *err)
+lt_token_verdict_t lt_token_acquire(lt_token_store_t *s, int64_t now_ms, const char *rejected, uint64_t *ticket,
+                                    char *token, size_t tokenlen, lt_error_t *err)
 {
     lt_token_verdict_t v;
     pthread_mutex_lock(&s->lock);
+    uint64_t waited_for = *ticket;
+    *ticket = 0;
     /* Only the token that was refused is dropped: a newer one fetched meanwhile stays. */
     if (rejected != NULL && s->expires_at_ms != 0 && strcmp(rejected, s->token) == 0)
         s->expires_at_ms = 0;
     if (s->expires_at_ms != 0 && now_ms < s->expires_at_ms - s->refresh_margin_ms) {
         snprintf(token, tokenlen, "%s", s->token);
         v = LT_TOKEN_READY;
+    } else if (s->last_error.kind != LT_ERR_NONE && !s->fetching &&
+               ((waited_for != 0 && s->generation >= waited_for) ||
+                now_ms - s->failed_at_ms < LT_TOKEN_FAILURE_HOLD_MS)) {
+        /* The fetch this caller waited for, or one a moment ago, failed: share its error rather than fetch again. */
+        *err = s->last_error;
+        v = LT_TOKEN_FAILED;
     } else if (s->fetching) {
+        *ticket = s->generation + 1; /* the outcome of the fetch under way */
         v = LT_TOKEN_WAIT;
     } else {
         int64_t wait = rate_wait_ms(s, now_ms);
@@ -82,22 +91,32 @@ static void wake_all(lt_token_store_t *s)
         event_active(s->workers[i]->wake_ev, EV_READ, 0);
 }
 
-void lt_token_fetched(lt_token_store_t *s, const char *token, long expires_in_s, int64_t now_ms)
+void lt_token_fetched(lt_token_store_t *s, const char *token, long expires_in_s, int64_t started_ms)
 {
     pthread_mutex_lock(&s->lock);
     snprintf(s->token, sizeof(s->token), "%s", token);
-    s->expires_at_ms = now_ms + (int64_t)expires_in_s * 1000;
+    s->expires_at_ms = started_ms + (int64_t)expires_in_s * 1000;
     s->fetching = false;
     lt_error_clear(&s->last_error);
     wake_all(s);
     pthread_mutex_unlock(&s->lock);
 }
 
-void lt_token_fetch_failed(lt_token_store_t *s, const lt_error_t *err)
+void lt_token_fetch_failed(lt_token_store_t *s, const lt_error_t *err, int64_t now_ms)
 {
     pthread_mutex_lock(&s->lock);
     s->fetching = false;
     s->last_error = *err;
+    s->failed_at_ms = now_ms;
+    wake_all(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void lt_token_fetch_abandoned(lt_token_store_t *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->fetching = false;
+    lt_error_clear(&s->last_error); /* nothing failed: waiters must retry, not inherit an old error */
     wake_all(s);
     pthread_mutex_unlock(&s->lock);
 }

@@ -26,6 +26,9 @@
 #define LT_TOKEN_MAX         2048
 #define LT_TOKEN_RATE_SLOTS  64
 #define LT_TOKEN_MAX_WORKERS 256
+/* After a failed fetch, askers get its error for this long instead of fetching again: a refused client secret
+ * does not fix itself in milliseconds, and the token endpoint's rate limit is better spent later. */
+#define LT_TOKEN_FAILURE_HOLD_MS 1000
 
 typedef struct lt_token_waiters lt_token_waiters_t;
 
@@ -35,9 +38,10 @@ typedef struct lt_token_store {
     int64_t expires_at_ms; /* 0: no token */
     int64_t refresh_margin_ms;
     bool fetching;
-    lt_error_t last_error; /* why the last fetch failed, for waiters */
-    uint64_t generation;   /* increases with every fetch outcome */
-    int rate_limit;        /* fetches per rate_window_ms; 0 = unlimited */
+    lt_error_t last_error; /* why the last fetch failed, for waiters and the failure hold */
+    int64_t failed_at_ms;
+    uint64_t generation; /* increases with every fetch outcome */
+    int rate_limit;      /* fetches per rate_window_ms; 0 = unlimited */
     int64_t rate_window_ms;
     int64_t fetch_times[LT_TOKEN_RATE_SLOTS];
     int nfetch_times;
@@ -47,20 +51,30 @@ typedef struct lt_token_store {
 } lt_token_store_t;
 
 typedef enum {
-    LT_TOKEN_READY, /* *token is valid now */
-    LT_TOKEN_FETCH, /* the caller must fetch, then call lt_token_fetched() or lt_token_fetch_failed() */
-    LT_TOKEN_WAIT,  /* another fetch is under way: wait on the worker's list */
-    LT_TOKEN_LIMIT, /* a fetch is needed but the rate limit forbids it now; err says for how long */
+    LT_TOKEN_READY,  /* *token is valid now */
+    LT_TOKEN_FETCH,  /* the caller must fetch, then call lt_token_fetched() or lt_token_fetch_failed() */
+    LT_TOKEN_WAIT,   /* another fetch is under way: wait on the worker's list */
+    LT_TOKEN_LIMIT,  /* a fetch is needed but the rate limit forbids it now; err says for how long */
+    LT_TOKEN_FAILED, /* the fetch this caller waited for, or one a moment ago, failed; err is its error */
 } lt_token_verdict_t;
 
 void lt_token_store_init(lt_token_store_t *s, int rate_limit, int64_t rate_window_ms, int64_t refresh_margin_ms);
 void lt_token_store_destroy(lt_token_store_t *s);
 
-/* `token` receives a copy when READY. `rejected` is a token the upstream just refused (or NULL): it is dropped. */
-lt_token_verdict_t lt_token_acquire(lt_token_store_t *s, int64_t now_ms, const char *rejected, char *token,
-                                    size_t tokenlen, lt_error_t *err);
-void lt_token_fetched(lt_token_store_t *s, const char *token, long expires_in_s, int64_t now_ms);
-void lt_token_fetch_failed(lt_token_store_t *s, const lt_error_t *err);
+/*
+ * `token` receives a copy when READY. `rejected` is a token the upstream just
+ * refused (or NULL): it is dropped. `*ticket` is 0 on a first ask; on WAIT it
+ * is set to the fetch being waited for, and the caller passes it back when
+ * woken, so a failed fetch fails its waiters with its own error (FAILED)
+ * instead of each starting another fetch.
+ */
+lt_token_verdict_t lt_token_acquire(lt_token_store_t *s, int64_t now_ms, const char *rejected, uint64_t *ticket,
+                                    char *token, size_t tokenlen, lt_error_t *err);
+/* started_ms: when the fetch was sent, so the token's expiry never runs later than the issuer's. */
+void lt_token_fetched(lt_token_store_t *s, const char *token, long expires_in_s, int64_t started_ms);
+void lt_token_fetch_failed(lt_token_store_t *s, const lt_error_t *err, int64_t now_ms);
+/* The fetcher went away (its request was aborted): waiters wake and one of them fetches instead. */
+void lt_token_fetch_abandoned(lt_token_store_t *s);
 /* Remaining life in ms (<= 0 when none), for metrics and status. */
 int64_t lt_token_remaining_ms(lt_token_store_t *s, int64_t now_ms);
 uint64_t lt_token_fetch_count(lt_token_store_t *s);
