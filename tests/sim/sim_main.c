@@ -6,6 +6,7 @@
  * identifier everywhere. This file is the wiring: command line, the table of
  * services, the event loop and signals.
  */
+#include "sim_business.h"
 #include "sim_control.h"
 #include "sim_insurance.h"
 #include "sim_people.h"
@@ -26,6 +27,7 @@
 /* Every simulated system. Adding one is a new sim_<system>.c and a line here. */
 static const sim_service_t *const sim_services[] = {
     &sim_population_service,
+    &sim_business_service,
     &sim_tax_service,
     &sim_insurance_service,
 };
