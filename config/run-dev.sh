@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: the gateway and its simulators in the foreground on config/dev.json.
-# Prints a ready-to-paste curl that uses a real identity from the simulator's data.
+# Prints ready-to-paste curls that use real records from the simulators' data.
 # Ctrl-C stops everything.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,6 +8,7 @@ build=${1:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 pki="$root/certs/dev"
 seed=1
+sim="$build/lienthong-sim"
 
 pids=()
 stop() {
@@ -17,31 +18,50 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$build/lienthong-sim" --system population --listen 127.0.0.1:9101 --control 127.0.0.1:9201 \
-  --certs-dir "$pki" --seed "$seed" &
-pids+=($!)
+# One simulator per national system, on the ports config/dev.json names (service 91xx, control 92xx).
+systems=(population business tax insurance)
+for i in "${!systems[@]}"; do
+  port=$((9101 + i))
+  "$sim" --system "${systems[$i]}" --listen "127.0.0.1:$port" --control "127.0.0.1:$((port + 100))" \
+    --certs-dir "$pki" --seed "$seed" &
+  pids+=($!)
+done
 "$build/lienthong-gateway" --config "$root/config/dev.json" &
 pids+=($!)
 
-# Wait until both answer before printing the example.
-for _ in $(seq 1 100); do
-  if curl -fsS http://127.0.0.1:9090/readyz >/dev/null 2>&1 && curl -fsS http://127.0.0.1:9201/control/population/stats >/dev/null 2>&1; then
-    break
-  fi
-  sleep 0.1
-done
+# Wait until the gateway and every simulator answer before printing the examples.
+ready() {
+  curl -fsS http://127.0.0.1:9090/readyz >/dev/null 2>&1 || return 1
+  for i in "${!systems[@]}"; do
+    curl -fsS "http://127.0.0.1:$((9201 + i))/control/${systems[$i]}/stats" >/dev/null 2>&1 || return 1
+  done
+}
+for _ in $(seq 1 100); do ready && break; sleep 0.1; done
 
-sample=$("$build/lienthong-sim" --system population --sample 1 --seed "$seed")
+field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p"; }
+citizen=$("$sim" --system population --sample 1 --seed "$seed")
+business=$("$sim" --system business --sample 1 --seed "$seed" | field code)
+taxpayer=$("$sim" --system tax --sample 1 --seed "$seed" | field tax_code)
+insured=$("$sim" --system insurance --sample 1 --seed "$seed" | field insurance_number)
+auth="--cert certs/dev/portal.crt --key certs/dev/portal.key --cacert certs/dev/province-ca.crt"
+who="-H 'X-Officer-Id: CB-0001' -H 'X-Purpose: HS-2026-000123'"
 cat <<MSG
 
-Liên Thông is running: api https://localhost:8443 (mutual TLS), admin http://127.0.0.1:9090,
-population simulator https://127.0.0.1:9101 (control http://127.0.0.1:9201). Ctrl-C stops everything.
+Liên Thông is running: api https://localhost:8443 (mutual TLS), admin http://127.0.0.1:9090.
+Simulators: population :9101, business :9102, tax :9103, insurance :9104 (control on :92xx).
+Ctrl-C stops everything.
 
 Try a citizen lookup with the portal's certificate:
 
-curl --cert certs/dev/portal.crt --key certs/dev/portal.key --cacert certs/dev/province-ca.crt \\
-  -H 'Content-Type: application/json' -H 'X-Officer-Id: CB-0001' -H 'X-Purpose: HS-2026-000123' \\
-  https://localhost:8443/v1/citizens/lookup -d '$sample'
+curl $auth \\
+  -H 'Content-Type: application/json' $who \\
+  https://localhost:8443/v1/citizens/lookup -d '$citizen'
+
+And the other national systems:
+
+curl $auth $who https://localhost:8443/v1/businesses/$business
+curl $auth $who https://localhost:8443/v1/taxpayers/$taxpayer
+curl $auth $who https://localhost:8443/v1/insured/$insured
 
 MSG
 wait -n "${pids[@]}"
