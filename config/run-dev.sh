@@ -18,14 +18,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-# One simulator per national system, on the ports config/dev.json names (service 91xx, control 92xx).
+# Every national system in one simulator process, on the ports config/dev.json names (service 91xx, control 92xx).
 systems=(population business tax insurance)
-for i in "${!systems[@]}"; do
-  port=$((9101 + i))
-  "$sim" --system "${systems[$i]}" --listen "127.0.0.1:$port" --control "127.0.0.1:$((port + 100))" \
-    --certs-dir "$pki" --seed "$seed" &
-  pids+=($!)
-done
+"$sim" --system all --certs-dir "$pki" --seed "$seed" &
+pids+=($!)
 "$build/lienthong-gateway" --config "$root/config/dev.json" &
 pids+=($!)
 

@@ -39,7 +39,8 @@ static const sim_service_t *const sim_services[] = {
 #define SIM_PATH_MAX       4096
 
 typedef struct sim_options {
-    const sim_service_t *service;
+    const sim_service_t *service; /* NULL with `all` */
+    int all;                      /* --system all: every service, each on its default ports */
     const char *listen;
     const char *control;
     const char *certs_dir;
@@ -59,6 +60,7 @@ static void sim_usage(FILE *out)
           "  lienthong-sim --system SYSTEM [--listen HOST:PORT] [--control HOST:PORT]\n"
           "                [--certs-dir DIR | --cert FILE --key FILE --client-ca FILE]\n"
           "                [--seed N] [--population N] [--latency-ms N] [--fault NAME]\n"
+          "  lienthong-sim --system all --certs-dir DIR [--seed N] [--population N]\n"
           "  lienthong-sim --system SYSTEM --sample N [--seed N] [--population N]\n"
           "\n"
           "Simulates one national system from its interface control document.\n"
@@ -162,6 +164,10 @@ static int sim_parse_one(sim_options_t *o, int c, const char *arg)
         sim_usage(stdout);
         return 1;
     case OPT_SYSTEM:
+        if (strcmp(arg, "all") == 0) {
+            o->all = 1;
+            return 0;
+        }
         if ((o->service = sim_find_service(arg)) == NULL) {
             fprintf(stderr, "lienthong-sim: unknown --system \"%s\"; known:", arg);
             for (size_t i = 0; i < SIM_COUNT(sim_services); i++)
@@ -217,6 +223,14 @@ static int sim_parse_one(sim_options_t *o, int c, const char *arg)
 /* Fills in defaults and the --certs-dir paths, and checks that the options fit together. */
 static int sim_check_options(sim_options_t *o)
 {
+    if (o->all) {
+        /* Every service on its own default ports, as config/dev.json expects: one process for `make run`. */
+        if (o->sample > 0 || o->listen || o->control || o->cert || o->key || o->client_ca || o->fault)
+            return sim_usage_error("%s", "--system all takes only --certs-dir, --seed, --population and --latency-ms");
+        if (o->certs_dir == NULL)
+            return sim_usage_error("%s", "--system all needs --certs-dir");
+        return 0;
+    }
     if (o->service == NULL)
         return sim_usage_error("%s is required", "--system");
     if (o->sample > 0) {
@@ -300,59 +314,110 @@ static void sim_on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(arg);
 }
 
-static int sim_run_server(const sim_options_t *o, const sim_people_t *people)
-{
+/* One simulated national system: its state, knobs and listeners, on a shared loop. */
+typedef struct sim_instance {
+    const sim_service_t *service;
+    void *state;
     sim_control_t control;
+    sim_server_t *srv;
+} sim_instance_t;
+
+/* The options of --system all, for one service: its default ports and its files under --certs-dir. */
+static void sim_options_for(const sim_options_t *all, const sim_service_t *svc, sim_options_t *one)
+{
+    *one = *all;
+    one->service = svc;
+    snprintf(one->listen_buf, sizeof one->listen_buf, "127.0.0.1:%d", svc->default_port);
+    snprintf(one->control_buf, sizeof one->control_buf, "127.0.0.1:%d", svc->default_port + 100);
+    snprintf(one->cert_buf, sizeof one->cert_buf, "%s/%s.crt", all->certs_dir, svc->cert_name);
+    snprintf(one->key_buf, sizeof one->key_buf, "%s/%s.key", all->certs_dir, svc->cert_name);
+    snprintf(one->ca_buf, sizeof one->ca_buf, "%s/national-ca.crt", all->certs_dir);
+    one->listen = one->listen_buf;
+    one->control = one->control_buf;
+    one->cert = one->cert_buf;
+    one->key = one->key_buf;
+    one->client_ca = one->ca_buf;
+}
+
+/* 0 when listening (and the ready line printed), else an exit code with the reason on stderr. */
+static int sim_instance_start(sim_instance_t *in, struct event_base *base, const sim_options_t *o,
+                              const sim_people_t *people)
+{
     char err[512];
-    void *state = o->service->state_new ? o->service->state_new(people, o->certs_dir) : NULL;
-    if (o->service->state_new != NULL && state == NULL) {
+    in->service = o->service;
+    in->state = o->service->state_new ? o->service->state_new(people, o->certs_dir) : NULL;
+    if (o->service->state_new != NULL && in->state == NULL) {
         fprintf(stderr, "lienthong-sim: %s: cannot set up the service (see above)\n", o->service->name);
         return 1;
     }
-    sim_control_init(&control, o->service, state);
-    if (o->fault && sim_control_set_fault(&control, o->fault, -1, err, sizeof err) < 0) {
+    sim_control_init(&in->control, o->service, in->state);
+    if (o->fault && sim_control_set_fault(&in->control, o->fault, -1, err, sizeof err) < 0) {
         sim_usage_error("--fault: %s", err);
         return SIM_EXIT_USAGE;
     }
-    sim_control_set_latency(&control, o->latency_ms, err, sizeof err);
-
-    signal(SIGPIPE, SIG_IGN); /* a peer that vanishes mid-write must not kill the process */
-    struct event_base *base = event_base_new();
-    if (base == NULL) {
-        fputs("lienthong-sim: cannot create the event loop\n", stderr);
-        return 1;
-    }
+    sim_control_set_latency(&in->control, o->latency_ms, err, sizeof err);
     sim_server_config_t cfg = {
         .service = o->service,
         .people = people,
-        .state = state,
-        .control = &control,
+        .state = in->state,
+        .control = &in->control,
         .listen = o->listen,
         .control_listen = o->control,
         .cert = o->cert,
         .key = o->key,
         .client_ca = o->client_ca,
     };
-    int rc = 1;
+    in->srv = sim_server_new(base, &cfg, err, sizeof err);
+    if (in->srv == NULL) {
+        fprintf(stderr, "lienthong-sim: %s: %s\n", o->service->name, err);
+        return 1;
+    }
+    printf("lienthong-sim: %s listening on %s, control on %s\n", o->service->name, sim_server_service_url(in->srv),
+           sim_server_control_url(in->srv));
+    fflush(stdout);
+    return 0;
+}
+
+static void sim_instance_stop(sim_instance_t *in)
+{
+    sim_server_free(in->srv);
+    in->srv = NULL;
+    if (in->state != NULL && in->service->state_free != NULL)
+        in->service->state_free(in->state);
+    in->state = NULL;
+}
+
+static int sim_run_server(const sim_options_t *o, const sim_people_t *people)
+{
+    signal(SIGPIPE, SIG_IGN); /* a peer that vanishes mid-write must not kill the process */
+    struct event_base *base = event_base_new();
+    if (base == NULL) {
+        fputs("lienthong-sim: cannot create the event loop\n", stderr);
+        return 1;
+    }
+    sim_instance_t instances[SIM_COUNT(sim_services)];
+    memset(instances, 0, sizeof instances);
+    size_t n = 0;
+    int rc = 0;
     struct event *term = evsignal_new(base, SIGTERM, sim_on_signal, base);
     struct event *intr = evsignal_new(base, SIGINT, sim_on_signal, base);
-    sim_server_t *srv = sim_server_new(base, &cfg, err, sizeof err);
-    if (srv == NULL) {
-        fprintf(stderr, "lienthong-sim: %s\n", err);
-        goto out;
-    }
     if (!term || !intr || evsignal_add(term, NULL) < 0 || evsignal_add(intr, NULL) < 0) {
         fputs("lienthong-sim: cannot install signal handlers\n", stderr);
-        goto out;
+        rc = 1;
     }
-    printf("lienthong-sim: %s listening on %s, control on %s\n", o->service->name, sim_server_service_url(srv),
-           sim_server_control_url(srv));
-    fflush(stdout);
-    rc = event_base_dispatch(base) < 0 ? 1 : 0;
-out:
-    sim_server_free(srv);
-    if (state != NULL && o->service->state_free != NULL)
-        o->service->state_free(state);
+    for (size_t i = 0; rc == 0 && i < (o->all ? SIM_COUNT(sim_services) : 1); i++) {
+        sim_options_t one;
+        if (o->all)
+            sim_options_for(o, sim_services[i], &one);
+        else
+            one = *o;
+        rc = sim_instance_start(&instances[n], base, &one, people);
+        n++;
+    }
+    if (rc == 0)
+        rc = event_base_dispatch(base) < 0 ? 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        sim_instance_stop(&instances[i]);
     if (term)
         event_free(term);
     if (intr)
@@ -381,7 +446,9 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc;
-    if (o.sample > 0 && o.service->sample != NULL)
+    if (o.all)
+        rc = sim_run_server(&o, people);
+    else if (o.sample > 0 && o.service->sample != NULL)
         rc = o.service->sample(people, (size_t)o.sample, stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
     else if (o.sample > 0)
         rc = sim_print_sample(people, (size_t)o.sample);
