@@ -30,8 +30,8 @@ typedef struct lt_error {
     int upstream_wait_s; /* > 0: the national system itself demanded this wait (its Retry-After header, or an
                             ICD rule such as "quota exhausted until the minute ends"); binds our retries */
     bool retryable;      /* the failure may be retried against the upstream (idempotent calls only) */
-    char code[48];     /* stable machine-readable reason, e.g. "invalid_identifier", "DC-429" */
-    char detail[320];  /* human-readable, safe to show the caller: never holds personal data */
+    char code[48];       /* stable machine-readable reason, e.g. "invalid_identifier", "DC-429" */
+    char detail[320];    /* human-readable, safe to show the caller: never holds personal data */
 } lt_error_t;
 
 /* Fill err and return -1, so callers can write `return lt_error_set(...)`. */

@@ -60,10 +60,10 @@ typedef enum sim_client_auth {
 } sim_client_auth_t;
 
 typedef struct sim_service {
-    const char *name;       /* --system value and the control path segment */
-    const char *path;       /* the HTTP path the service answers on (see owns_path) */
-    const char *cert_name;  /* --certs-dir DIR uses DIR/<cert_name>.crt and .key */
-    int default_port;       /* service listener; control listens on default_port + 100 */
+    const char *name;      /* --system value and the control path segment */
+    const char *path;      /* the HTTP path the service answers on (see owns_path) */
+    const char *cert_name; /* --certs-dir DIR uses DIR/<cert_name>.crt and .key */
+    int default_port;      /* service listener; control listens on default_port + 100 */
     sim_client_auth_t client_auth;
     const char *const *ops; /* NULL-terminated operation names, the keys of the request counters */
     /* NULL-terminated faults the service injects itself; fault names are
