@@ -88,6 +88,7 @@ lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tl
         .api_tls = api_tls,
         .upstreams = w->upstreams,
         .calls = w->calls,
+        .cache = w->cache,
         .on_drained = on_drained,
         .on_drained_arg = w,
     };
@@ -102,7 +103,6 @@ lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tl
 static void *worker_main(void *arg)
 {
     lt_worker_t *w = arg;
-    lt_cache_worker_bind(w->cache);
     event_base_dispatch(w->base);
     w->on_exit(w->on_exit_arg);
     return NULL;

@@ -315,7 +315,7 @@ static bool wants_no_cache(const lt_request_t *r)
 static bool start_cached(proxy_call_t *pc)
 {
     lt_request_t *r = pc->r;
-    lt_cache_worker_t *cw = lt_cache_worker_current();
+    lt_cache_worker_t *cw = lt_server_cache(r->server);
     lt_cache_query_t q;
     if (lt_cache_query_init(cw, pc->upstream, pc->op, pc->call.input, &q) != 0)
         return false;

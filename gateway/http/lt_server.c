@@ -155,6 +155,11 @@ struct lt_call_env *lt_server_calls(lt_server_t *server)
     return server->deps.calls;
 }
 
+struct lt_cache_worker *lt_server_cache(lt_server_t *server)
+{
+    return server->deps.cache;
+}
+
 const lt_config_t *lt_server_config(const lt_server_t *server)
 {
     return server->deps.config;

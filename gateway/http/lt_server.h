@@ -25,6 +25,7 @@ typedef struct lt_server_deps {
     SSL_CTX *api_tls;                /* shared, read-only */
     lt_upstream_client_t *upstreams; /* this worker's */
     struct lt_call_env *calls;       /* this worker's view of the upstreams' shared state */
+    struct lt_cache_worker *cache;   /* this worker's handle on the cache */
     void (*on_drained)(void *arg);   /* draining finished: no request in flight */
     void *on_drained_arg;
 } lt_server_deps_t;
@@ -41,6 +42,7 @@ int lt_server_inflight(const lt_server_t *server);
 void lt_server_request_done(lt_server_t *server, struct lt_request *r, int status);
 lt_upstream_client_t *lt_server_upstreams(lt_server_t *server);
 struct lt_call_env *lt_server_calls(lt_server_t *server);
+struct lt_cache_worker *lt_server_cache(lt_server_t *server);
 const lt_config_t *lt_server_config(const lt_server_t *server);
 struct event_base *lt_server_base(lt_server_t *server);
 

@@ -41,8 +41,6 @@ struct lt_cache_worker {
     bool closing;
 };
 
-static _Thread_local lt_cache_worker_t *current_worker;
-
 /* ---- results ------------------------------------------------------------------ */
 
 const char *lt_cache_source_name(lt_cache_source_t s)
@@ -243,19 +241,7 @@ void lt_cache_worker_free(lt_cache_worker_t *cw)
     lt_redis_free(cw->redis); /* pending writes are answered now, which releases their flights */
     cw->redis = NULL;
     lt_flight_loop_free(cw->flights);
-    if (current_worker == cw)
-        current_worker = NULL;
     free(cw);
-}
-
-void lt_cache_worker_bind(lt_cache_worker_t *cw)
-{
-    current_worker = cw;
-}
-
-lt_cache_worker_t *lt_cache_worker_current(void)
-{
-    return current_worker;
 }
 
 int lt_cache_worker_busy(const lt_cache_worker_t *cw)

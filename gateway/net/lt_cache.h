@@ -69,9 +69,6 @@ json_t *lt_cache_status(lt_cache_t *c);
 /* calls is the worker's lt_call environment, or NULL for a loop that only purges (the admin listener's). */
 lt_cache_worker_t *lt_cache_worker_new(lt_cache_t *c, struct event_base *base, lt_call_env_t *calls);
 void lt_cache_worker_free(lt_cache_worker_t *cw);
-/* The handle of the calling thread's loop: one thread, one loop, one of everything. */
-void lt_cache_worker_bind(lt_cache_worker_t *cw);
-lt_cache_worker_t *lt_cache_worker_current(void);
 /* Flights this loop leads: a draining worker keeps its loop until they end, since other workers wait on them. */
 int lt_cache_worker_busy(const lt_cache_worker_t *cw);
 void lt_cache_worker_on_idle(lt_cache_worker_t *cw, void (*idle)(void *arg), void *arg);
