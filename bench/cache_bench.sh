@@ -8,9 +8,6 @@
 # hits. Reported per backend: requests per second, the gateway's CPU time per request (user + system, from
 # /proc), and ab's latency percentiles.
 #
-# The gateway runs with bench/nodelay_shim.c preloaded (TCP_NODELAY on accepted sockets): without it every
-# keep-alive answer waits ~40 ms for Nagle and delayed ACK, which measures the network stack, not the cache.
-# LT_BENCH_NODELAY=0 runs without the shim.
 #
 # Each backend runs twice: one connection (every hit is its own Redis read) and CONCURRENCY connections on one
 # hot key (where concurrent Redis reads of that key share one single flight, as they do in production).
@@ -47,11 +44,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-preload=""
-if [[ "${LT_BENCH_NODELAY:-1}" != 0 ]]; then
-  cc -O2 -shared -fPIC -o "$work/nodelay_shim.so" "$root/bench/nodelay_shim.c" -ldl || die "cannot build the shim"
-  preload="$work/nodelay_shim.so"
-fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -106,7 +98,7 @@ run_backend() {
   api=$(free_port)
   admin=$(free_port)
   write_config "$backend" "$api" "$admin"
-  LD_PRELOAD="$preload" taskset -c "$server_cpu" "$build/lienthong-gateway" --config "$work/$backend.json" \
+  taskset -c "$server_cpu" "$build/lienthong-gateway" --config "$work/$backend.json" \
     2>"$work/$backend.log" &
   gw=$!
   pids+=("$gw")
@@ -158,7 +150,7 @@ row() { # label, array name
 echo
 echo "Cache-hit throughput: POST /v1/citizens/lookup, keep-alive, mutual TLS, $requests requests per run"
 echo "($((requests / 4)) with one connection); gateway: 1 worker on CPU $server_cpu; ab and Redis on CPU $client_cpu;"
-echo "TCP_NODELAY shim: $([[ -n "$preload" ]] && echo on || echo off). c = concurrent connections, all on one hot key."
+echo "c = concurrent connections, all on one hot key."
 printf '%-30s' ""
 for col in "${cols[@]}"; do printf ' %14s' "$col"; done
 printf '\n'
