@@ -1,6 +1,8 @@
 /* Shared helpers for the business adapter's unit tests. */
 #include "fixture.h"
 
+#include "lt_test_fixture.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,38 +14,12 @@
 
 char *fixture_read(lt_arena_t *a, const char *name, size_t *len)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", LT_BUSINESS_FIXTURES, name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open fixture %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = lt_arena_alloc(a, (size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return buf;
+    return lt_test_read_file(a, LT_BUSINESS_FIXTURES, name, len);
 }
 
 char *fixture_replace(lt_arena_t *a, const char *s, const char *from, const char *to)
 {
-    size_t fl = strlen(from), tl = strlen(to), count = 0;
-    for (const char *p = strstr(s, from); p; p = strstr(p + fl, from))
-        count++;
-    assert_true(count > 0); /* a replacement that does nothing would make its test vacuous */
-    char *out = lt_arena_alloc(a, strlen(s) + count * tl + 1), *w = out;
-    const char *p = s;
-    for (const char *q; (q = strstr(p, from)) != NULL; p = q + fl) {
-        memcpy(w, p, (size_t)(q - p));
-        w += q - p;
-        memcpy(w, to, tl);
-        w += tl;
-    }
-    strcpy(w, p);
-    return out;
+    return lt_test_replace(a, s, from, to);
 }
 
 char *fixture_file(const char *text)

@@ -1,0 +1,16 @@
+/* Test support shared by every adapter's unit tests: fixture files and text surgery on them (cmocka). */
+#ifndef LT_TEST_FIXTURE_H
+#define LT_TEST_FIXTURE_H
+
+#include <stddef.h>
+
+#include "lt_arena.h"
+
+/* dir/name in arena memory, NUL-terminated; the test fails if it cannot be read. len may be NULL. */
+char *lt_test_read_file(lt_arena_t *a, const char *dir, const char *name, size_t *len);
+
+/* A copy of s with every occurrence of from replaced by to. The test fails when from does not occur, since a
+ * replacement that changes nothing would make its test vacuous. */
+char *lt_test_replace(lt_arena_t *a, const char *s, const char *from, const char *to);
+
+#endif
