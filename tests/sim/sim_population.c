@@ -171,28 +171,6 @@ static int sim_pop_parse_date(const char *s, int *y, int *m, int *d)
     return *y > 0 && *m >= 1 && *m <= 12 && *d >= 1 && *d <= sim_pop_days_in_month(*y, *m);
 }
 
-static int sim_pop_content_type_ok(const char *ct)
-{
-    if (ct == NULL)
-        return 0;
-    size_t len;
-    const char *t = sim_text_trim(ct, &len);
-    const char *semi = memchr(t, ';', len);
-    size_t type_len = semi ? (size_t)(semi - t) : len;
-    while (type_len > 0 && (t[type_len - 1] == ' ' || t[type_len - 1] == '\t'))
-        type_len--;
-    if (type_len != 8 || strncasecmp(t, "text/xml", 8) != 0)
-        return 0;
-    /* A charset, if given, must be UTF-8: the ICD fixes the encoding. */
-    const char *cs = semi ? strcasestr(semi, "charset=") : NULL;
-    if (cs == NULL)
-        return 1;
-    cs += 8;
-    if (*cs == '"')
-        cs++;
-    return strncasecmp(cs, "utf-8", 5) == 0;
-}
-
 /* ---- reading the request, by namespace URI ---- */
 
 static int sim_xml_is(const xmlNode *n, const char *ns, const char *name)
@@ -414,7 +392,7 @@ static void sim_pop_parse_envelope(sim_pop_call_t *c, const xmlDoc *doc)
 static void sim_pop_parse(sim_pop_call_t *c)
 {
     const sim_request_t *req = c->req;
-    if (!sim_pop_content_type_ok(req->header(req, "Content-Type"))) {
+    if (!sim_text_media_type_is(req->header(req, "Content-Type"), "text/xml")) {
         sim_pop_problem(c, "Yêu cầu không hợp lệ: %s", "Content-Type phải là text/xml; charset=utf-8");
         return;
     }

@@ -618,28 +618,6 @@ static int sim_tax_is_uuid(const char *s)
     return 1;
 }
 
-/* application/xml, with charset UTF-8 if a charset is given. */
-static int sim_tax_content_type_ok(const char *ct)
-{
-    if (ct == NULL)
-        return 0;
-    size_t len;
-    const char *t = sim_text_trim(ct, &len);
-    const char *semi = memchr(t, ';', len);
-    size_t type_len = semi ? (size_t)(semi - t) : len;
-    while (type_len > 0 && (t[type_len - 1] == ' ' || t[type_len - 1] == '\t'))
-        type_len--;
-    if (type_len != 15 || strncasecmp(t, "application/xml", 15) != 0)
-        return 0;
-    const char *cs = semi ? strcasestr(semi, "charset=") : NULL;
-    if (cs == NULL)
-        return 1;
-    cs += 8;
-    if (*cs == '"')
-        cs++;
-    return strncasecmp(cs, "utf-8", 5) == 0;
-}
-
 static void sim_tax_read_fields(sim_tax_call_t *c, const xmlDoc *doc)
 {
     const xmlNode *root = xmlDocGetRootElement(doc);
@@ -658,7 +636,7 @@ static void sim_tax_read_fields(sim_tax_call_t *c, const xmlDoc *doc)
 /* Parses with no network and no entities, and refuses a DTD: the ICD's messages never carry one. */
 static void sim_tax_parse(const sim_request_t *req, sim_tax_call_t *c)
 {
-    if (!sim_tax_content_type_ok(req->header(req, "Content-Type")))
+    if (!sim_text_media_type_is(req->header(req, "Content-Type"), "application/xml"))
         sim_tax_problem(c, "Yêu cầu không hợp lệ: %s", "Content-Type phải là application/xml; charset=utf-8");
     if (req->body_len == 0 || req->body_len > INT_MAX) {
         sim_tax_problem(c, "Yêu cầu không hợp lệ: %s", "thân yêu cầu trống");

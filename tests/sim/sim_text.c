@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <utf8proc.h>
 
 int sim_text_is_nfc(const char *s)
@@ -61,4 +62,25 @@ char *sim_text_fold(const char *s)
     if (n < 0)
         return NULL;
     return (char *)out;
+}
+
+int sim_text_media_type_is(const char *ct, const char *type)
+{
+    if (ct == NULL)
+        return 0;
+    size_t len, want = strlen(type);
+    const char *t = sim_text_trim(ct, &len);
+    const char *semi = memchr(t, ';', len);
+    size_t type_len = semi ? (size_t)(semi - t) : len;
+    while (type_len > 0 && (t[type_len - 1] == ' ' || t[type_len - 1] == '\t'))
+        type_len--;
+    if (type_len != want || strncasecmp(t, type, want) != 0)
+        return 0;
+    const char *cs = semi ? strcasestr(semi, "charset=") : NULL;
+    if (cs == NULL)
+        return 1;
+    cs += 8;
+    if (*cs == '"')
+        cs++;
+    return strncasecmp(cs, "utf-8", 5) == 0;
 }

@@ -17,4 +17,8 @@ char *sim_text_fold(const char *s);
 /* Pointer and length of s without surrounding whitespace. */
 const char *sim_text_trim(const char *s, size_t *len);
 
+/* 1 when the Content-Type value ct has media type `type` (case-insensitive) and, if it names a charset,
+ * that charset is UTF-8: every ICD fixes the encoding. */
+int sim_text_media_type_is(const char *ct, const char *type);
+
 #endif
