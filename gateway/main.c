@@ -132,6 +132,8 @@ static int start_workers(gateway_t *gw, lt_error_t *err)
         n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n <= 0)
         n = 1;
+    if (n > 256) /* the per-upstream token and cache wake-up tables hold 256 loops, as `workers` allows */
+        n = 256;
     gw->states = lt_upstream_states_new(gw->config);
     gw->workers = calloc((size_t)n, sizeof(*gw->workers));
     for (int i = 0; i < n; i++) {
@@ -140,9 +142,14 @@ static int start_workers(gateway_t *gw, lt_error_t *err)
             return -1;
         gw->nworkers++;
     }
-    for (int i = 0; i < gw->nworkers; i++)
-        if (lt_worker_start(gw->workers[i]) != 0)
+    for (int i = 0; i < gw->nworkers; i++) {
+        if (lt_worker_start(gw->workers[i]) != 0) {
+            /* The ones already running must stop, or cleanup() would wait on them forever. */
+            for (int j = 0; j < i; j++)
+                lt_worker_request_abort(gw->workers[j]);
             return lt_error_set(err, LT_ERR_INTERNAL, "thread", "cannot start worker thread %d", i);
+        }
+    }
     return 0;
 }
 

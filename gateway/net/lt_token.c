@@ -74,7 +74,9 @@ lt_token_verdict_t lt_token_acquire(lt_token_store_t *s, int64_t now_ms, const c
             v = LT_TOKEN_LIMIT;
         } else {
             s->fetching = true;
-            s->fetch_times[s->nfetch_times++] = now_ms;
+            /* Only a limited store keeps fetch times (rate_wait_ms prunes them to below rate_limit <= slots). */
+            if (s->rate_limit > 0)
+                s->fetch_times[s->nfetch_times++] = now_ms;
             s->fetches++;
             v = LT_TOKEN_FETCH;
         }

@@ -158,6 +158,23 @@ static void an_abandoned_fetch_passes_to_a_waiter(void **state)
     lt_token_store_destroy(&s);
 }
 
+static void an_unlimited_store_fetches_forever(void **state)
+{
+    lt_token_store_t s;
+    lt_error_t err;
+    char tok[64];
+    uint64_t t = 0;
+    lt_token_store_init(&s, 0, 60000, 0); /* rate_per_minute 0: no limit, and no fetch times kept */
+    for (int i = 0; i < 3 * LT_TOKEN_RATE_SLOTS; i++) {
+        assert_int_equal(lt_token_acquire(&s, i, i ? "t" : NULL, &t, tok, sizeof(tok), &err), LT_TOKEN_FETCH);
+        lt_token_fetched(&s, "t", 300, i);
+        /* The fetch-time ring must stay inside its slots: an overflow lands inside the struct, out of ASan's sight. */
+        assert_true(s.nfetch_times >= 0 && s.nfetch_times <= LT_TOKEN_RATE_SLOTS);
+    }
+    assert_int_equal(lt_token_fetch_count(&s), 3 * LT_TOKEN_RATE_SLOTS);
+    lt_token_store_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +186,7 @@ int main(void)
         cmocka_unit_test(waiters_of_a_failed_fetch_share_its_error),
         cmocka_unit_test(a_waiter_of_a_successful_fetch_gets_the_token),
         cmocka_unit_test(an_abandoned_fetch_passes_to_a_waiter),
+        cmocka_unit_test(an_unlimited_store_fetches_forever),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
