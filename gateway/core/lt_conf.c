@@ -14,6 +14,11 @@ void lt_conf_set_base_dir(const char *dir)
 }
 
 /* malloc'd path: absolute paths as given, relative ones joined to base_dir. */
+bool lt_conf_is_comment(const char *key)
+{
+    return key[0] == '/' && key[1] == '/';
+}
+
 static char *resolve_path(const char *p)
 {
     char *out;
@@ -122,6 +127,8 @@ int lt_conf_read(const json_t *obj, const char *path, const lt_conf_field_t *fie
     const json_t *v;
     json_object_foreach((json_t *)obj, key, v)
     {
+        if (lt_conf_is_comment(key))
+            continue;
         if (find_field(fields, key) == NULL)
             return fail(err, path, key, "unknown key");
     }

@@ -50,6 +50,13 @@ typedef struct lt_conf_field {
  */
 void lt_conf_set_base_dir(const char *dir);
 
+/*
+ * JSON has no comments, so a key that starts with "//" is one, at any depth
+ * ("// why": "..."): it is skipped wherever the config is read, so sample
+ * configs can explain themselves. Every other unknown key stays an error.
+ */
+bool lt_conf_is_comment(const char *key);
+
 int lt_conf_read(const json_t *obj, const char *path, const lt_conf_field_t *fields, void *dest, lt_error_t *err);
 void lt_conf_free(const lt_conf_field_t *fields, void *dest);
 

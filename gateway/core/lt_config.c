@@ -216,6 +216,8 @@ static int load_upstreams(lt_config_t *c, const json_t *obj, lt_error_t *err)
     json_t *v;
     json_object_foreach((json_t *)obj, key, v)
     {
+        if (lt_conf_is_comment(key))
+            continue;
         lt_upstream_conf_t *u = &c->upstreams[c->nupstreams++];
         /* The name must outlive the JSON document (and `key` must stay jansson's: it drives the iteration). */
         if (load_upstream(u, strdup(key), v, err) != 0)
@@ -359,6 +361,8 @@ static int load_cache_ops(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *er
     const json_t *ops, *v;
     json_object_foreach((json_t *)obj, system, ops)
     {
+        if (lt_conf_is_comment(system))
+            continue;
         if (!json_is_object(ops))
             return lt_error_set(err, LT_ERR_INTERNAL, "config", "cache.operations.%s: must be an object", system);
         n += json_object_size(ops);
@@ -366,8 +370,12 @@ static int load_cache_ops(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *er
     cc->ops = calloc(n + 1, sizeof(*cc->ops));
     json_object_foreach((json_t *)obj, system, ops)
     {
+        if (lt_conf_is_comment(system))
+            continue;
         json_object_foreach((json_t *)ops, opname, v)
         {
+            if (lt_conf_is_comment(opname))
+                continue;
             if (load_cache_op(cc, system, opname, v, err) != 0)
                 return -1;
         }

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import unittest
 
 import harness as h
@@ -41,6 +42,63 @@ class ConfigTest(unittest.TestCase):
         self.assertNotEqual(rc, None)
         for n in needles:
             self.assertIn(n, out, "the message should name %r" % n)
+
+    def test_comment_keys_are_ignored_at_any_depth(self):
+        cfg = self.config({"// top": "why", "listeners": {"// api": "mutual TLS", "api": {"// bind": "all"}},
+                           "upstreams": {"// population": "X-Road", "population": {"// t": 1, "service": {"// s": 2}}}})
+        rc, out = self.check(cfg)
+        self.assertEqual(rc, 0, out)
+        # A key that merely contains slashes is no comment.
+        rc, out = self.check(self.config({"upstreams": {"population": {"a//b": 1}}}))
+        self.assertRefused(rc, out, "upstreams.population.a//b")
+
+    def test_the_commented_production_sample_is_valid(self):
+        """config/production.json, with its /etc paths pointed at this run's PKI, passes --check-config."""
+        with open(os.path.join(h.SOURCE_DIR, "config", "production.json"), encoding="utf-8") as f:
+            text = f.read()
+        password = self.write(None, "redis.password", raw="not-a-real-password\n")
+        files = {
+            "/etc/lienthong/tls/gateway.crt": h.pki_path("gateway.crt"),
+            "/etc/lienthong/tls/gateway.key": h.pki_path("gateway.key"),
+            "/etc/lienthong/tls/province-ca.crt": h.pki_path("province-ca.crt"),
+            "/etc/lienthong/tls/national-client.crt": h.pki_path("gateway-national.crt"),
+            "/etc/lienthong/tls/national-client.key": h.pki_path("gateway-national.key"),
+            "/etc/lienthong/tls/national-ca.crt": h.pki_path("national-ca.crt"),
+            "/etc/lienthong/secrets/redis.password": password,
+        }
+        for name in ("cache-hmac.key", "cache-aead.key", "business-client.secret", "tax-api.key",
+                     "insurance-hmac.secret"):
+            files["/etc/lienthong/secrets/" + name] = h.pki_path(name)
+        for old, new in files.items():
+            self.assertIn(old, text)
+            text = text.replace(old, new)
+        self.assertNotIn("/etc/lienthong", text, "every path of the sample is covered")
+        cfg = json.loads(text)
+        self.assertTrue(any(k.startswith("//") for k in cfg), "the sample explains itself")
+        cfg["listeners"]["api"]["bind"] = "127.0.0.1:%d" % self.api_port
+        cfg["listeners"]["admin"]["bind"] = "127.0.0.1:%d" % self.admin_port
+        rc, out = self.check(cfg, name="production.json")
+        self.assertEqual(rc, 0, out)
+
+    def test_the_systemd_unit_verifies(self):
+        """config/lienthong-gateway.service is a valid unit once its ExecStart names a real binary."""
+        tool = shutil.which("systemd-analyze")
+        if tool is None:
+            self.skipTest("systemd-analyze is not installed")
+        with open(os.path.join(h.SOURCE_DIR, "config", "lienthong-gateway.service"), encoding="utf-8") as f:
+            unit = f.read()
+        self.assertIn("ExecStart=/usr/local/bin/lienthong-gateway --config", unit)
+        for option in ("NoNewPrivileges=yes", "ProtectSystem=strict", "SystemCallFilter=@system-service"):
+            self.assertIn(option, unit, "the unit is sandboxed")
+        path = self.write(None, "lienthong-gateway.service", raw=unit.replace("/usr/local/bin/lienthong-gateway",
+                                                                               h.GATEWAY_BIN))
+        r = subprocess.run([tool, "verify", path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual((r.returncode, r.stdout.decode()), (0, ""))
+        # The control case: a broken directive is reported, so a clean verify means something.
+        broken = unit.replace("/usr/local/bin/lienthong-gateway", h.GATEWAY_BIN)
+        bad = self.write(None, "broken.service", raw=broken.replace("ProtectSystem=strict", "ProtectSystem=nonsense"))
+        r = subprocess.run([tool, "verify", bad], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertIn("protect system value", r.stdout.decode())
 
     def test_good_config_passes(self):
         rc, out = self.check(self.config())
