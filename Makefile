@@ -7,7 +7,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the dev stand-ins and the test suite need.
 DEB_PACKAGES := build-essential cmake pkg-config openssl ca-certificates curl python3 python3-jsonschema python3-yaml \
 	libevent-dev libssl-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libhiredis-dev \
-	libutf8proc-dev libcmocka-dev redis-server
+	libutf8proc-dev libcmocka-dev redis-server prometheus
 
 .PHONY: run test deps build build-asan pki clean unit
 

@@ -134,7 +134,6 @@ static int start_workers(gateway_t *gw, lt_error_t *err)
         n = 1;
     if (n > 256) /* the per-upstream token and cache wake-up tables hold 256 loops, as `workers` allows */
         n = 256;
-    gw->states = lt_upstream_states_new(gw->config);
     gw->workers = calloc((size_t)n, sizeof(*gw->workers));
     for (int i = 0; i < n; i++) {
         gw->workers[i] = lt_worker_new(i, gw->config, gw->api_tls, gw->states, gw->cache, count_exit, gw, err);
@@ -167,12 +166,15 @@ static int run(gateway_t *gw, lt_error_t *err)
     event_add(gw->sigterm_ev, NULL);
     event_add(gw->sigint_ev, NULL);
     gw->admin_cache = lt_cache_worker_new(gw->cache, gw->base, NULL);
+    gw->states = lt_upstream_states_new(gw->config); /* before the admin listener, whose /metrics reads them */
     lt_admin_deps_t admin = {.base = gw->base,
                              .bind = gw->config->admin.bind,
                              .is_ready = is_ready,
                              .arg = gw,
                              .cache = gw->cache,
-                             .cache_loop = gw->admin_cache};
+                             .cache_loop = gw->admin_cache,
+                             .states = gw->states,
+                             .nstates = gw->config->nupstreams};
     if ((gw->admin = lt_admin_new(&admin, err)) == NULL)
         return -1;
     if (start_workers(gw, err) != 0)

@@ -3,7 +3,8 @@
  * the main thread's loop so that it answers even while every worker is busy.
  * It asks the roof for the process state through a callback, reports the
  * cache's state in /readyz, and purges cached entries for data corrections
- * (POST /cache/purge), with the main loop's own cache handle.
+ * (POST /cache/purge), with the main loop's own cache handle, and serves
+ * Prometheus metrics (GET /metrics, lt_metrics.h).
  */
 #ifndef LT_ADMIN_H
 #define LT_ADMIN_H
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 
 #include "lt_cache.h"
+#include "lt_call.h"
 #include "lt_error.h"
 
 typedef struct lt_admin lt_admin_t;
@@ -25,6 +27,8 @@ typedef struct lt_admin_deps {
     void *arg;
     lt_cache_t *cache;             /* for /readyz: a degraded cache is reported, not a reason to refuse */
     lt_cache_worker_t *cache_loop; /* this loop's handle, for purges */
+    lt_upstream_state_t *states;   /* per upstream, shared with the workers: for /metrics */
+    size_t nstates;
 } lt_admin_deps_t;
 
 lt_admin_t *lt_admin_new(const lt_admin_deps_t *deps, lt_error_t *err);

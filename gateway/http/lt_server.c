@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "lt_log.h"
+#include "lt_metrics.h"
 #include "lt_proxy.h"
 #include "lt_request.h"
 
@@ -137,10 +138,12 @@ static double elapsed_ms(const struct timespec *start)
 
 void lt_server_request_done(lt_server_t *server, lt_request_t *r, int status)
 {
-    /* The access log names no citizen: route, client, status and time only. */
+    /* The access log names no citizen: route, client, status and time only; so do the metrics. */
+    double ms = elapsed_ms(&r->started);
+    const char *client = r->ctx.client && *r->ctx.client ? r->ctx.client : "-";
     lt_log_info("access request_id=%s client=%s route=%s status=%d ms=%.1f",
-                r->ctx.request_id ? r->ctx.request_id : "-", r->ctx.client && *r->ctx.client ? r->ctx.client : "-",
-                r->route, status, elapsed_ms(&r->started));
+                r->ctx.request_id ? r->ctx.request_id : "-", client, r->route, status, ms);
+    lt_metrics_request(r->route, status, client, ms / 1e3);
     server->inflight--;
     maybe_drained(server);
 }

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lt_clock.h"
 #include "lt_log.h"
@@ -37,6 +38,7 @@ struct lt_call_run {
     const char *rejected_token;
     lt_error_t pending_err; /* a failure to report from the timer (never synchronously from start) */
     bool pending;
+    struct timespec attempt_started; /* of the exchange in flight, for its duration */
 };
 
 static void attempt(lt_call_run_t *run);
@@ -126,6 +128,22 @@ static uint32_t random32(void)
     uint32_t r = 0;
     RAND_bytes((unsigned char *)&r, sizeof(r));
     return r;
+}
+
+/* One exchange with the upstream ended: count how, and how long it took. Cancelled exchanges are not counted. */
+static void attempt_ended_as(lt_call_run_t *run, lt_outcome_t outcome)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double s = (double)(now.tv_sec - run->attempt_started.tv_sec) +
+               (double)(now.tv_nsec - run->attempt_started.tv_nsec) / 1e9;
+    lt_histogram_observe(&run->state->attempt_seconds, s);
+    atomic_fetch_add(&run->state->outcomes[outcome], 1);
+}
+
+static void attempt_ended(lt_call_run_t *run, const lt_upstream_response_t *resp, const lt_error_t *err)
+{
+    attempt_ended_as(run, lt_outcome_classify(err, resp ? resp->status : 0));
 }
 
 /* ---- ending ---------------------------------------------------------------- */
@@ -246,6 +264,7 @@ static void on_response(void *arg, const lt_upstream_response_t *resp, const lt_
     lt_call_run_t *run = arg;
     run->exchange = NULL;
     if (transport_err != NULL) {
+        attempt_ended(run, NULL, transport_err);
         attempt_failed(run, transport_err);
         return;
     }
@@ -257,6 +276,10 @@ static void on_response(void *arg, const lt_upstream_response_t *resp, const lt_
     call->sent = &run->req;
     lt_step_t step = run->op->parse(call, resp, &result, &next, &err);
     call->step++;
+    if (step == LT_STEP_REAUTH) /* the token was refused: an HTTP 401 or the system's equivalent */
+        attempt_ended_as(run, LT_OUTCOME_HTTP_4XX);
+    else
+        attempt_ended(run, resp, step == LT_STEP_FAIL ? &err : NULL);
     switch (step) {
     case LT_STEP_DONE:
         report(run, false);
@@ -308,6 +331,7 @@ static void send_request(lt_call_run_t *run,
         return;
     }
     atomic_fetch_add(&run->state->attempts, 1);
+    clock_gettime(CLOCK_MONOTONIC, &run->attempt_started);
     run->exchange = lt_upstream_send(run->env->client, run->conf, &run->req, timeout, on_done, run, &err);
     if (run->exchange == NULL)
         finish(run, NULL, &err);
@@ -343,11 +367,15 @@ static void on_token_response(void *arg, const lt_upstream_response_t *resp, con
     const lt_adapter_t *adapter = run->conf->adapter;
     if (transport_err != NULL) {
         err = *transport_err;
+        attempt_ended(run, NULL, &err);
     } else if (adapter->token_parse(run->conf->settings, run->call->arena, resp, &token, &expires_in, &err) == 0) {
+        attempt_ended(run, resp, NULL);
         lt_token_fetched(&run->state->token, token, expires_in, run->token_fetch_started);
         run->call->token = token;
         build_and_send(run);
         return;
+    } else {
+        attempt_ended(run, resp, &err);
     }
     lt_token_fetch_failed(&run->state->token, &err, lt_clock_ms());
     attempt_failed(run, &err);

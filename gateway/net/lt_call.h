@@ -21,6 +21,7 @@
 #include "lt_adapter.h"
 #include "lt_breaker.h"
 #include "lt_config.h"
+#include "lt_metrics.h"
 #include "lt_token.h"
 #include "lt_upstream.h"
 
@@ -31,6 +32,8 @@ typedef struct lt_upstream_state {
     lt_token_store_t token;
     _Atomic int inflight;
     _Atomic uint64_t calls, attempts, retries, refused_open, refused_busy;
+    _Atomic uint64_t outcomes[LT_OUTCOME_COUNT]; /* how attempts that got to an end ended (lt_metrics.h) */
+    lt_histogram_t attempt_seconds;              /* per attempt, token fetches included */
 } lt_upstream_state_t;
 
 lt_upstream_state_t *lt_upstream_states_new(const lt_config_t *config);
