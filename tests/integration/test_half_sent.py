@@ -1,0 +1,69 @@
+"""Half-sent requests: a client that sends the headers and part of the body, then stops or goes away.
+Nothing may reach the national system, nothing may be lost for other clients, and a stalled connection
+is closed after the idle timeout instead of holding a worker forever."""
+import json
+import socket
+import time
+import unittest
+
+import harness as h
+
+SEED = 5
+IDLE_S = 2
+
+
+def identity():
+    row = next(r for r in h.sim_sample(20, SEED) if len(r["birth_date"]) == 10)
+    return {"id": row["id"], "full_name": row["full_name"], "birth_date": row["birth_date"]}
+
+
+class HalfSentTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = h.Sim("population", seed=SEED)
+        cls.gw = h.Gateway(cls.sim, overrides={"limits": {"idle_timeout_s": IDLE_S}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.kill()
+        cls.sim.kill()
+
+    def partial(self):
+        """A TLS connection that has sent the headers and half of the announced body."""
+        body = json.dumps(identity()).encode()
+        head = ("POST /v1/citizens/lookup HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                "X-Officer-Id: CB-1\r\nX-Purpose: HS-1\r\nContent-Length: %d\r\n\r\n" % len(body)).encode()
+        raw = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        tls = h.client_context("portal").wrap_socket(raw, server_hostname="localhost")
+        tls.sendall(head + body[: len(body) // 2])
+        return tls
+
+    def test_a_client_that_leaves_mid_body_costs_nothing(self):
+        before = self.sim.requests()
+        for _ in range(20):
+            self.partial().close()
+        time.sleep(0.3)
+        r = h.https_request(self.gw.port, "POST", "/v1/citizens/lookup", body=identity(),
+                            headers=h.officer_headers())
+        self.assertEqual(r.status, 200, self.gw.diag(repr(r)))
+        self.assertEqual(self.sim.requests(), before + 1, "only the complete request reached the upstream")
+
+    def test_a_stalled_request_is_dropped_after_the_idle_timeout(self):
+        before = self.sim.requests()
+        tls = self.partial()
+        t0 = time.monotonic()
+        tls.settimeout(IDLE_S + 8)
+        try:
+            data = tls.recv(4096)  # the gateway closes the connection: EOF, or a bare 400 at most
+        except (ConnectionError, OSError):
+            data = b""
+        elapsed = time.monotonic() - t0
+        tls.close()
+        self.assertFalse(data.startswith(b"HTTP/1.1 200"), data[:200])
+        self.assertGreaterEqual(elapsed, IDLE_S - 0.5, "closed too early: a slow client deserves the idle timeout")
+        self.assertLess(elapsed, IDLE_S + 5, "a stalled request must not hold its connection forever")
+        self.assertEqual(self.sim.requests(), before, "a half-sent request never reaches the upstream")
+
+
+if __name__ == "__main__":
+    unittest.main()
