@@ -44,3 +44,18 @@ char *lt_test_replace(lt_arena_t *a, const char *s, const char *from, const char
     strcpy(w, p);
     return out;
 }
+
+lt_test_outcome_t lt_test_parse(const lt_operation_t *op, lt_call_t *call, long status, const char *content_type,
+                                const char *body, size_t len, const char *retry_after)
+{
+    lt_upstream_response_t resp = {
+        .status = status, .content_type = content_type, .retry_after = retry_after, .body = body, .body_len = len};
+    lt_upstream_request_t next = {0};
+    lt_test_outcome_t o = {.result = NULL};
+    lt_error_clear(&o.err);
+    o.step = op->parse(call, &resp, &o.result, &next, &o.err);
+    assert_int_not_equal(o.step, LT_STEP_AGAIN);
+    if (o.step != LT_STEP_DONE)
+        assert_null(o.result);
+    return o;
+}

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "lt_adapter.h"
 #include "lt_arena.h"
 
 /* dir/name in arena memory, NUL-terminated; the test fails if it cannot be read. len may be NULL. */
@@ -12,5 +13,20 @@ char *lt_test_read_file(lt_arena_t *a, const char *dir, const char *name, size_t
 /* A copy of s with every occurrence of from replaced by to. The test fails when from does not occur, since a
  * replacement that changes nothing would make its test vacuous. */
 char *lt_test_replace(lt_arena_t *a, const char *s, const char *from, const char *to);
+
+/* What one parse() of one upstream response gave. */
+typedef struct lt_test_outcome {
+    lt_step_t step;
+    json_t *result;
+    lt_error_t err;
+} lt_test_outcome_t;
+
+/*
+ * Runs op->parse() on one response. Asserts what holds for every adapter: no
+ * ICD here is multi-step (never AGAIN), and an answer that is not a record
+ * never leaves one behind.
+ */
+lt_test_outcome_t lt_test_parse(const lt_operation_t *op, lt_call_t *call, long status, const char *content_type,
+                                const char *body, size_t len, const char *retry_after);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "lt_test_fixture.h"
 
 /* The ICD's sample enterprise ("Lookup", 200). */
 static const char *const ICD_BUSINESS =
@@ -71,11 +72,7 @@ static const char *const BIG_BUSINESS = "{"
                                         "\"updated_at\": \"2023-12-31T23:59:59Z\""
                                         "}";
 
-typedef struct outcome {
-    lt_step_t step;
-    json_t *result;
-    lt_error_t err;
-} outcome_t;
+typedef lt_test_outcome_t outcome_t;
 
 static int setup_icd(void **state)
 {
@@ -103,16 +100,7 @@ static int teardown(void **state)
 
 static outcome_t run_body(fixture_call_t *fc, long status, const char *ctype, const char *body, const char *retry_after)
 {
-    lt_upstream_response_t resp = {
-        .status = status, .content_type = ctype, .retry_after = retry_after, .body = body, .body_len = strlen(body)};
-    lt_upstream_request_t next = {0};
-    outcome_t o = {.result = NULL};
-    lt_error_clear(&o.err);
-    o.step = fixture_lookup()->parse(&fc->call, &resp, &o.result, &next, &o.err);
-    /* Nothing in this ICD is multi-step, and a failure never leaves a result behind. */
-    assert_int_not_equal(o.step, LT_STEP_AGAIN);
-    if (o.step != LT_STEP_DONE)
-        assert_null(o.result);
+    outcome_t o = lt_test_parse(fixture_lookup(), &fc->call, status, ctype, body, strlen(body), retry_after);
     /* No identifier or person's name in any error detail. */
     assert_null(strstr(o.err.detail, "0100233488"));
     assert_null(strstr(o.err.detail, "Tr\xe1\xba\xa7n"));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "lt_test_fixture.h"
 
 /* The ICD's sample (icd/social-insurance.md, "Response"). */
 static const char *const ICD_INSURED =
@@ -72,11 +73,7 @@ static const char *const UNKNOWN_CODES_INSURED =
     "}"
     "}";
 
-typedef struct outcome {
-    lt_step_t step;
-    json_t *result;
-    lt_error_t err;
-} outcome_t;
+typedef lt_test_outcome_t outcome_t;
 
 static int setup(void **state)
 {
@@ -98,18 +95,9 @@ static int teardown(void **state)
 
 static outcome_t run_body(fixture_call_t *fc, long status, const char *body, size_t len, const char *retry_after)
 {
-    lt_upstream_response_t resp = {.status = status,
-                                   .content_type = "application/json; charset=utf-8",
-                                   .retry_after = retry_after,
-                                   .body = body,
-                                   .body_len = len};
-    lt_upstream_request_t next = {0};
-    outcome_t o = {.result = NULL};
-    o.step = fixture_lookup()->parse(&fc->call, &resp, &o.result, &next, &o.err);
-    /* Nothing in this ICD is multi-step or token-based, and a failure never leaves a result behind. */
-    assert_true(o.step == LT_STEP_DONE || o.step == LT_STEP_FAIL);
-    if (o.step == LT_STEP_FAIL)
-        assert_null(o.result);
+    outcome_t o =
+        lt_test_parse(fixture_lookup(), &fc->call, status, "application/json; charset=utf-8", body, len, retry_after);
+    assert_true(o.step == LT_STEP_DONE || o.step == LT_STEP_FAIL); /* no tokens in this ICD */
     /* No personal data in any error detail. */
     assert_null(strstr(o.err.detail, "0123456789"));
     assert_null(strstr(o.err.detail, "001095012345"));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "lt_test_fixture.h"
 #include "lt_xml.h"
 
 /* The ICD's sample citizen (icd/population.md, "Response body"), with the fixture's current residence and head. */
@@ -59,11 +60,7 @@ static const char *const YEAR_ONLY_CITIZEN =
     "\"head_of_household\": {\"id\": \"034065004321\", \"full_name\": \"Nguyễn Văn Bình\", \"relationship\": \"Con\"}"
     "}";
 
-typedef struct outcome {
-    lt_step_t step;
-    json_t *result;
-    lt_error_t err;
-} outcome_t;
+typedef lt_test_outcome_t outcome_t;
 
 static int setup_lookup(void **state)
 {
@@ -86,18 +83,8 @@ static int teardown(void **state)
 static outcome_t run_body(fixture_call_t *fc, const char *op, long status, const char *body, size_t len,
                           const char *retry_after)
 {
-    lt_upstream_response_t resp = {.status = status,
-                                   .content_type = "text/xml; charset=utf-8",
-                                   .retry_after = retry_after,
-                                   .body = body,
-                                   .body_len = len};
-    lt_upstream_request_t next = {0};
-    outcome_t o = {.result = NULL};
-    o.step = fixture_operation(op)->parse(&fc->call, &resp, &o.result, &next, &o.err);
-    /* Nothing in this ICD is multi-step, and a failure never leaves a result behind. */
-    assert_int_not_equal(o.step, LT_STEP_AGAIN);
-    if (o.step == LT_STEP_FAIL)
-        assert_null(o.result);
+    outcome_t o =
+        lt_test_parse(fixture_operation(op), &fc->call, status, "text/xml; charset=utf-8", body, len, retry_after);
     /* No personal data in any error detail. */
     assert_null(strstr(o.err.detail, "001095012345"));
     assert_null(strstr(o.err.detail, "Nguy\xe1\xbb\x85n"));

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "fixture.h"
+#include "lt_test_fixture.h"
 #include "lt_xml.h"
 
 /* The ICD's sample taxpayer (icd/tax.md, "Response"). */
@@ -68,11 +69,7 @@ static const char *const INDIVIDUAL = "{"
                                       "\"status_changed_on\": null"
                                       "}";
 
-typedef struct outcome {
-    lt_step_t step;
-    json_t *result;
-    lt_error_t err;
-} outcome_t;
+typedef lt_test_outcome_t outcome_t;
 
 static int setup(void **state)
 {
@@ -88,19 +85,9 @@ static int teardown(void **state)
 
 static outcome_t run_body(fixture_call_t *fc, long status, const char *body, size_t len, const char *retry_after)
 {
-    lt_upstream_response_t resp = {.status = status,
-                                   .content_type = "application/xml; charset=utf-8",
-                                   .retry_after = retry_after,
-                                   .body = body,
-                                   .body_len = len};
-    lt_upstream_request_t next = {0};
-    outcome_t o = {.result = NULL};
-    lt_error_clear(&o.err);
-    o.step = fixture_operation()->parse(&fc->call, &resp, &o.result, &next, &o.err);
-    /* Nothing in this ICD is multi-step, and a failure never leaves a result behind. */
-    assert_true(o.step == LT_STEP_DONE || o.step == LT_STEP_FAIL);
-    if (o.step == LT_STEP_FAIL)
-        assert_null(o.result);
+    outcome_t o =
+        lt_test_parse(fixture_operation(), &fc->call, status, "application/xml; charset=utf-8", body, len, retry_after);
+    assert_true(o.step == LT_STEP_DONE || o.step == LT_STEP_FAIL); /* no tokens in this ICD */
     /* No personal data in any error detail: for individuals and households the tax code is personal. */
     const char *asked = json_string_value(json_object_get(fc->call.input, "tax_code"));
     assert_null(strstr(o.err.detail, asked));
