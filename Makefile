@@ -7,9 +7,9 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the dev stand-ins and the test suite need.
 DEB_PACKAGES := build-essential cmake pkg-config openssl ca-certificates curl python3 python3-jsonschema python3-yaml \
 	libevent-dev libssl-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libhiredis-dev \
-	libutf8proc-dev libcmocka-dev redis-server prometheus
+	libutf8proc-dev libcmocka-dev redis-server
 
-.PHONY: run test deps build build-asan pki clean unit
+.PHONY: run test deps build build-asan pki clean unit promtool
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -32,10 +32,21 @@ pki: deps
 run: build pki
 	config/run-dev.sh $(BUILD)
 
+# Debian's promtool (for the /metrics test) ships only in the prometheus package, whose server would start and
+# take port 9090 (the admin listener's). So it is unpacked from the package into the build tree, not installed.
+PROMTOOL := $(BUILD)/tools/promtool
+promtool: $(PROMTOOL)
+$(PROMTOOL):
+	@mkdir -p $(BUILD)/tools/deb
+	@if command -v promtool >/dev/null 2>&1; then ln -sf "$$(command -v promtool)" $@; \
+	else cd $(BUILD)/tools/deb && \
+	  { apt-get download -qq prometheus 2>/dev/null || { $(SUDO) apt-get update -qq && apt-get download -qq prometheus; }; } && \
+	  dpkg-deb -x prometheus_*.deb root && ln -sf "$$PWD/root/usr/bin/promtool" ../promtool; fi
+
 # The whole suite, on the ordinary build and again under ASan+UBSan.
-test: build build-asan
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+test: build build-asan promtool
+	cd $(BUILD) && LT_PROMTOOL=$(abspath $(PROMTOOL)) ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_BUILD) && LT_PROMTOOL=$(abspath $(PROMTOOL)) ctest --output-on-failure -j $(JOBS)
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit

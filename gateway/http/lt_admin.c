@@ -1,12 +1,16 @@
-/* Admin endpoints: /healthz, /readyz, and POST /cache/purge. */
+/* Admin endpoints: /healthz, /readyz, /metrics and POST /cache/purge. */
 #include "lt_admin.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_clock.h"
 #include "lt_log.h"
+#include "lt_metrics.h"
 #include "lt_server.h"
 
 #define PURGE_BODY_MAX 4096
@@ -59,6 +63,143 @@ static void on_readyz(struct evhttp_request *req, void *arg)
     if (admin->deps.cache != NULL)
         json_object_set_new(body, "cache", lt_cache_status(admin->deps.cache));
     reply_json(req, ready ? 200 : 503, body);
+}
+
+/* ---- GET /metrics: Prometheus text exposition 0.0.4 (docs/operations.md, "Metrics") ---------- */
+
+/* name{upstream="..."<extra>} value: extra is already rendered (",reason=\"x\"") or "". */
+static void upstream_sample(lt_mbuf_t *b, const char *name, const lt_upstream_state_t *st, const char *extra,
+                            unsigned long long value)
+{
+    lt_mbuf_printf(b, "%s{upstream=\"", name);
+    lt_mbuf_label_value(b, st->conf->name);
+    lt_mbuf_printf(b, "\"%s} %llu\n", extra, value);
+}
+
+static void render_upstreams(lt_mbuf_t *b, lt_upstream_state_t *states, size_t n)
+{
+    struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"lienthong_upstream_calls_total", "Calls started towards the national system (admitted or refused).",
+         offsetof(lt_upstream_state_t, calls)},
+        {"lienthong_upstream_attempts_total",
+         "Requests sent to the national system, retries and token fetches included.",
+         offsetof(lt_upstream_state_t, attempts)},
+        {"lienthong_upstream_retries_total", "Attempts repeated after a retryable failure.",
+         offsetof(lt_upstream_state_t, retries)},
+    };
+    for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+        lt_mbuf_family(b, counters[c].name, "counter", counters[c].help);
+        for (size_t i = 0; i < n; i++)
+            upstream_sample(b, counters[c].name, &states[i], "",
+                            atomic_load((_Atomic uint64_t *)((char *)&states[i] + counters[c].offset)));
+    }
+    lt_mbuf_family(b, "lienthong_upstream_refused_total", "counter",
+                   "Calls refused at once without reaching the national system, by reason.");
+    for (size_t i = 0; i < n; i++) {
+        upstream_sample(b, "lienthong_upstream_refused_total", &states[i], ",reason=\"circuit_open\"",
+                        atomic_load(&states[i].refused_open));
+        upstream_sample(b, "lienthong_upstream_refused_total", &states[i], ",reason=\"too_many_inflight\"",
+                        atomic_load(&states[i].refused_busy));
+    }
+    lt_mbuf_family(b, "lienthong_upstream_outcomes_total", "counter",
+                   "Attempts that reached an end, by how they ended.");
+    for (size_t i = 0; i < n; i++)
+        for (int o = 0; o < LT_OUTCOME_COUNT; o++) {
+            char extra[64];
+            snprintf(extra, sizeof(extra), ",outcome=\"%s\"", lt_outcome_name((lt_outcome_t)o));
+            upstream_sample(b, "lienthong_upstream_outcomes_total", &states[i], extra,
+                            atomic_load(&states[i].outcomes[o]));
+        }
+    lt_mbuf_family(b, "lienthong_upstream_inflight", "gauge", "Calls to the national system in progress now.");
+    for (size_t i = 0; i < n; i++) {
+        int v = atomic_load(&states[i].inflight);
+        upstream_sample(b, "lienthong_upstream_inflight", &states[i], "", (unsigned long long)(v > 0 ? v : 0));
+    }
+    lt_mbuf_family(b, "lienthong_upstream_circuit_state", "gauge",
+                   "The circuit breaker's state: 1 for the current state, 0 for the others.");
+    static const lt_breaker_state_t all[] = {LT_BREAKER_CLOSED, LT_BREAKER_OPEN, LT_BREAKER_HALF_OPEN};
+    for (size_t i = 0; i < n; i++) {
+        int64_t since;
+        lt_breaker_state_t now = lt_breaker_state(&states[i].breaker, &since);
+        for (size_t k = 0; k < 3; k++) {
+            char extra[64];
+            snprintf(extra, sizeof(extra), ",state=\"%s\"", lt_breaker_state_name(all[k]));
+            upstream_sample(b, "lienthong_upstream_circuit_state", &states[i], extra, all[k] == now);
+        }
+    }
+    lt_mbuf_family(b, "lienthong_upstream_duration_seconds", "histogram",
+                   "Time of each attempt at the national system, from send to answer or failure.");
+    for (size_t i = 0; i < n; i++) {
+        lt_mbuf_t labels = {0};
+        lt_mbuf_printf(&labels, "upstream=\"");
+        lt_mbuf_label_value(&labels, states[i].conf->name);
+        lt_mbuf_printf(&labels, "\"");
+        lt_mbuf_histogram(b, "lienthong_upstream_duration_seconds", labels.data, &states[i].attempt_seconds);
+        lt_mbuf_free(&labels);
+    }
+    lt_mbuf_family(b, "lienthong_upstream_token_remaining_seconds", "gauge",
+                   "Remaining life of the bearer token held for the national system (0 when none).");
+    int64_t now_ms = lt_clock_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (states[i].conf->adapter == NULL || states[i].conf->adapter->token_build == NULL)
+            continue;
+        int64_t left = lt_token_remaining_ms(&states[i].token, now_ms);
+        lt_mbuf_printf(b, "lienthong_upstream_token_remaining_seconds{upstream=\"");
+        lt_mbuf_label_value(b, states[i].conf->name);
+        lt_mbuf_printf(b, "\"} %.3f\n", left > 0 ? (double)left / 1e3 : 0.0);
+    }
+}
+
+static void render_cache(lt_mbuf_t *b, lt_cache_t *cache)
+{
+    json_t *st = cache != NULL ? lt_cache_status(cache) : json_pack("{s:s, s:s}", "backend", "off", "state", "off");
+    static const char *const results[][2] = {
+        {"hit", "hits"}, {"miss", "misses"}, {"stale", "stale"}, {"bypass", "bypass"}};
+    lt_mbuf_family(b, "lienthong_cache_requests_total", "counter",
+                   "Cache lookups by result (hit, miss, stale, bypass), every national system together.");
+    for (size_t i = 0; i < 4; i++)
+        lt_mbuf_printf(b, "lienthong_cache_requests_total{result=\"%s\"} %lld\n", results[i][0],
+                       (long long)json_integer_value(json_object_get(st, results[i][1])));
+    const char *state = json_string_value(json_object_get(st, "state"));
+    const char *backend = json_string_value(json_object_get(st, "backend"));
+    lt_mbuf_family(b, "lienthong_cache_state", "gauge",
+                   "The cache's state: 1 for the current one of ok, degraded (Redis connections down) and off.");
+    static const char *const states[] = {"ok", "degraded", "off"};
+    for (size_t i = 0; i < 3; i++) {
+        lt_mbuf_printf(b, "lienthong_cache_state{backend=\"");
+        lt_mbuf_label_value(b, backend ? backend : "off");
+        lt_mbuf_printf(b, "\",state=\"%s\"} %d\n", states[i], state != NULL && strcmp(state, states[i]) == 0);
+    }
+    lt_mbuf_family(b, "lienthong_cache_backend_up", "gauge",
+                   "1 when the cache backend is usable (memory, or every Redis connection up), 0 otherwise.");
+    lt_mbuf_printf(b, "lienthong_cache_backend_up %d\n", state != NULL && strcmp(state, "ok") == 0);
+    json_decref(st);
+}
+
+/* Reads only atomics and short mutex-held snapshots: never blocks the main loop. */
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+    lt_admin_t *admin = arg;
+    lt_mbuf_t b = {0};
+    lt_mbuf_family(&b, "lienthong_build_info", "gauge", "Always 1; the version label says which build runs.");
+    lt_mbuf_printf(&b, "lienthong_build_info{version=\"");
+    lt_mbuf_label_value(&b, LT_VERSION);
+    lt_mbuf_printf(&b, "\"} 1\n");
+    lt_metrics_render_requests(&b);
+    if (admin->deps.states != NULL)
+        render_upstreams(&b, admin->deps.states, admin->deps.nstates);
+    render_cache(&b, admin->deps.cache);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, b.data, b.len);
+    lt_mbuf_free(&b);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, 200, NULL, buf);
+    evbuffer_free(buf);
 }
 
 /* ---- POST /cache/purge {"identifier", "system"?} ------------------------------------------- */
@@ -192,6 +333,7 @@ lt_admin_t *lt_admin_new(const lt_admin_deps_t *deps, lt_error_t *err)
     evhttp_set_allowed_methods(admin->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     evhttp_set_cb(admin->http, "/healthz", on_healthz, admin);
     evhttp_set_cb(admin->http, "/readyz", on_readyz, admin);
+    evhttp_set_cb(admin->http, "/metrics", on_metrics, admin);
     evhttp_set_cb(admin->http, "/cache/purge", on_purge, admin);
     evhttp_set_gencb(admin->http, on_other, admin);
     evhttp_set_timeout(admin->http, 30);

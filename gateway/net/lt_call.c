@@ -135,8 +135,8 @@ static void attempt_ended_as(lt_call_run_t *run, lt_outcome_t outcome)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double s = (double)(now.tv_sec - run->attempt_started.tv_sec) +
-               (double)(now.tv_nsec - run->attempt_started.tv_nsec) / 1e9;
+    double s =
+        (double)(now.tv_sec - run->attempt_started.tv_sec) + (double)(now.tv_nsec - run->attempt_started.tv_nsec) / 1e9;
     lt_histogram_observe(&run->state->attempt_seconds, s);
     atomic_fetch_add(&run->state->outcomes[outcome], 1);
 }

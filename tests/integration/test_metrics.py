@@ -1,0 +1,184 @@
+"""GET /metrics on the admin listener: promtool accepts a live scrape, and scripted traffic moves the counters by
+exactly the scripted amounts (issue 6, acceptance item 1). Upstream requests are also counted at the simulator."""
+import re
+import os
+import shutil
+import subprocess
+import unittest
+
+import harness as h
+
+SEED = 11
+LOOKUP = "/v1/citizens/lookup"
+# `make test` unpacks Debian's promtool into the build tree (LT_PROMTOOL); one on PATH also does.
+PROMTOOL = os.environ.get("LT_PROMTOOL") if os.access(os.environ.get("LT_PROMTOOL", ""), os.X_OK) \
+    else shutil.which("promtool")
+
+
+def identity():
+    row = next(r for r in h.sim_sample(20, SEED) if len(r["birth_date"]) == 10)
+    return {"id": row["id"], "full_name": row["full_name"], "birth_date": row["birth_date"]}
+
+
+def lookup(gw, body):
+    return h.https_request(gw.port, "POST", LOOKUP, body=body, headers=h.officer_headers())
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """{(name, frozenset(labels)): value} for every sample line."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        assert m, "unparseable sample line: %r" % line
+        labels = frozenset(LABEL.findall(m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def promtool_check(text):
+    return subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
+
+
+class MetricsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = h.Sim("population", seed=SEED)
+        cls.gw = h.Gateway(cls.sim, overrides={"upstreams": {"population": {
+            "timeout_ms": 1000,
+            "retry": {"max_attempts": 3, "base_delay_ms": 20, "max_delay_ms": 100},
+            "breaker": {"consecutive_failures": 0, "failure_ratio_percent": 0}}}})
+        cls.body = identity()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.kill()
+        cls.sim.kill()
+
+    def setUp(self):
+        self.sim.reset()
+
+    def scrape(self):
+        r = self.gw.admin("GET", "/metrics")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8")
+        return r.body.decode("utf-8")
+
+    @unittest.skipIf(PROMTOOL is None and not os.environ.get("CI"), "promtool not found (make test provides it)")
+    def test_promtool_accepts_a_live_scrape(self):
+        self.assertEqual(lookup(self.gw, self.body).status, 200)
+        text = self.scrape()
+        p = promtool_check(text)
+        self.assertEqual(p.returncode, 0, "promtool rejected the scrape:\n%s%s" % (p.stdout.decode(), p.stderr.decode()))
+        for family in ("lienthong_build_info", "lienthong_http_requests_total", "lienthong_http_request_duration_seconds",
+                       "lienthong_upstream_outcomes_total", "lienthong_upstream_duration_seconds",
+                       "lienthong_upstream_circuit_state", "lienthong_upstream_inflight",
+                       "lienthong_upstream_refused_total", "lienthong_cache_requests_total",
+                       "lienthong_cache_backend_up"):
+            self.assertIn("# TYPE %s " % family, text)
+        # The check can fail: promtool refuses a broken exposition (a counter without _total, a bad sample line).
+        broken = text + "# TYPE lienthong_broken counter\nlienthong_broken{x=\"1} 1\n"
+        self.assertNotEqual(promtool_check(broken).returncode, 0, "promtool accepted a broken exposition")
+
+    def test_scripted_traffic_moves_counters_by_exactly_the_scripted_amounts(self):
+        N_OK, N_INVALID, N_FAULT, N_RETRIED = 3, 2, 2, 1
+        before = parse(self.scrape())
+
+        for _ in range(N_OK):
+            self.assertEqual(lookup(self.gw, self.body).status, 200)
+        bad = dict(self.body)
+        del bad["full_name"]
+        for _ in range(N_INVALID):
+            self.assertEqual(lookup(self.gw, bad).status, 400)  # refused before any upstream call
+        self.sim.set_fault("DC-500")  # a SOAP fault: 502, never retried
+        for _ in range(N_FAULT):
+            self.assertEqual(lookup(self.gw, self.body).status, 502)
+        self.sim.set_fault("html503")  # a bare 503: retried, 3 attempts each
+        for _ in range(N_RETRIED):
+            self.assertEqual(lookup(self.gw, self.body).status, 503)
+        self.sim.clear_faults()
+        upstream_requests = self.sim.requests()
+
+        after = parse(self.scrape())
+
+        def delta(name, **labels):
+            return value(after, name, **labels) - value(before, name, **labels)
+
+        req = "lienthong_http_requests_total"
+        self.assertEqual(delta(req, route=LOOKUP, status="200", client="portal"), N_OK)
+        self.assertEqual(delta(req, route=LOOKUP, status="400", client="portal"), N_INVALID)
+        self.assertEqual(delta(req, route=LOOKUP, status="502", client="portal"), N_FAULT)
+        self.assertEqual(delta(req, route=LOOKUP, status="503", client="portal"), N_RETRIED)
+        self.assertEqual(delta("lienthong_http_request_duration_seconds_count", route=LOOKUP),
+                         N_OK + N_INVALID + N_FAULT + N_RETRIED)
+
+        up = {"upstream": "population"}
+        attempts = N_OK + N_FAULT + 3 * N_RETRIED
+        self.assertEqual(upstream_requests, attempts, "the simulator saw a different number of requests")
+        self.assertEqual(delta("lienthong_upstream_calls_total", **up), N_OK + N_FAULT + N_RETRIED)
+        self.assertEqual(delta("lienthong_upstream_attempts_total", **up), attempts)
+        self.assertEqual(delta("lienthong_upstream_retries_total", **up), 2 * N_RETRIED)
+        expected = {"ok": N_OK, "fault": N_FAULT, "http_5xx": 3 * N_RETRIED, "timeout": 0, "connect": 0, "tls": 0,
+                    "http_4xx": 0, "bad_response": 0}
+        for outcome, n in expected.items():
+            self.assertEqual(delta("lienthong_upstream_outcomes_total", outcome=outcome, **up), n, outcome)
+        self.assertEqual(delta("lienthong_upstream_duration_seconds_count", **up), attempts)
+        for reason in ("circuit_open", "too_many_inflight"):
+            self.assertEqual(delta("lienthong_upstream_refused_total", reason=reason, **up), 0, reason)
+        self.assertEqual(value(after, "lienthong_upstream_inflight", **up), 0)
+        self.assertEqual(value(after, "lienthong_upstream_circuit_state", state="closed", **up), 1)
+        self.assertEqual(value(after, "lienthong_upstream_circuit_state", state="open", **up), 0)
+        self.assertEqual(value(after, "lienthong_build_info", version=re.search(
+            r'lienthong_build_info\{version="([^"]+)"', self.scrape()).group(1)), 1)
+
+    def test_business_not_found_counts_as_http_4xx(self):
+        before = parse(self.scrape())
+        self.sim.set_fault("DC-404")
+        try:
+            self.assertEqual(lookup(self.gw, self.body).status, 404)
+        finally:
+            self.sim.clear_faults()
+        after = parse(self.scrape())
+        d = (value(after, "lienthong_upstream_outcomes_total", upstream="population", outcome="http_4xx")
+             - value(before, "lienthong_upstream_outcomes_total", upstream="population", outcome="http_4xx"))
+        self.assertEqual(d, 1)
+
+
+class RefusedMetricsTest(unittest.TestCase):
+    def test_open_breaker_refusals_are_counted(self):
+        sim = h.Sim("population", seed=SEED)
+        gw = h.Gateway(sim, overrides={"upstreams": {"population": {
+            "connect_timeout_ms": 500, "timeout_ms": 2000, "retry": {"max_attempts": 1},
+            "breaker": {"consecutive_failures": 2, "failure_ratio_percent": 0, "cooldown_ms": 60000}}}})
+        try:
+            body = identity()
+            sim.set_fault("html503")
+            for _ in range(2):
+                self.assertEqual(lookup(gw, body).status, 503)
+            for _ in range(3):
+                r = lookup(gw, body)
+                self.assertEqual(r.json["type"], "urn:lienthong:problem:circuit_open", r)
+            s = parse(gw.admin("GET", "/metrics").body.decode())
+            up = {"upstream": "population"}
+            self.assertEqual(value(s, "lienthong_upstream_refused_total", reason="circuit_open", **up), 3)
+            self.assertEqual(value(s, "lienthong_upstream_outcomes_total", outcome="http_5xx", **up), 2)
+            self.assertEqual(value(s, "lienthong_upstream_attempts_total", **up), 2)
+            self.assertEqual(value(s, "lienthong_upstream_calls_total", **up), 5)
+            self.assertEqual(value(s, "lienthong_upstream_circuit_state", state="open", **up), 1)
+            self.assertEqual(value(s, "lienthong_upstream_circuit_state", state="closed", **up), 0)
+        finally:
+            gw.kill()
+            sim.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()
