@@ -59,3 +59,24 @@ lt_test_outcome_t lt_test_parse(const lt_operation_t *op, lt_call_t *call, long 
         assert_null(o.result);
     return o;
 }
+
+void lt_test_assert_xpath(xmlXPathContextPtr xp, const char *path, const char *want)
+{
+    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST path, xp);
+    assert_non_null(r);
+    if (r->nodesetval == NULL || r->nodesetval->nodeNr != 1)
+        fail_msg("%s: expected exactly one node", path);
+    xmlChar *v = xmlNodeGetContent(r->nodesetval->nodeTab[0]);
+    if (strcmp((const char *)v, want) != 0)
+        fail_msg("%s: got '%s', want '%s'", path, v, want);
+    xmlFree(v);
+    xmlXPathFreeObject(r);
+}
+
+void lt_test_assert_xpath_count(xmlXPathContextPtr xp, const char *path, int n)
+{
+    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST path, xp);
+    assert_non_null(r);
+    assert_int_equal(r->nodesetval ? r->nodesetval->nodeNr : 0, n);
+    xmlXPathFreeObject(r);
+}

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include <libxml/xpath.h>
+
 #include "lt_adapter.h"
 #include "lt_arena.h"
 
@@ -13,6 +15,11 @@ char *lt_test_read_file(lt_arena_t *a, const char *dir, const char *name, size_t
 /* A copy of s with every occurrence of from replaced by to. The test fails when from does not occur, since a
  * replacement that changes nothing would make its test vacuous. */
 char *lt_test_replace(lt_arena_t *a, const char *s, const char *from, const char *to);
+
+/* The string value of the single node at an XPath (fails unless exactly one node matches). */
+void lt_test_assert_xpath(xmlXPathContextPtr xp, const char *path, const char *want);
+/* Exactly n nodes match the XPath. */
+void lt_test_assert_xpath_count(xmlXPathContextPtr xp, const char *path, int n);
 
 /* What one parse() of one upstream response gave. */
 typedef struct lt_test_outcome {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "lt_test_fixture.h"
 #include "lt_xml.h"
 
 static int setup(void **state)
@@ -60,26 +61,14 @@ static built_t build_ok(fixture_call_t *fc, const char *op)
     return b;
 }
 
-/* The string value of the single node at path (fails when there is not exactly one). */
 static void assert_xpath(built_t *b, const char *path, const char *want)
 {
-    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST path, b->xp);
-    assert_non_null(r);
-    if (r->nodesetval == NULL || r->nodesetval->nodeNr != 1)
-        fail_msg("%s: expected exactly one node", path);
-    xmlChar *v = xmlNodeGetContent(r->nodesetval->nodeTab[0]);
-    if (strcmp((const char *)v, want) != 0)
-        fail_msg("%s: got '%s', want '%s'", path, v, want);
-    xmlFree(v);
-    xmlXPathFreeObject(r);
+    lt_test_assert_xpath(b->xp, path, want);
 }
 
 static void assert_count(built_t *b, const char *path, int n)
 {
-    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST path, b->xp);
-    assert_non_null(r);
-    assert_int_equal(r->nodesetval ? r->nodesetval->nodeNr : 0, n);
-    xmlXPathFreeObject(r);
+    lt_test_assert_xpath_count(b->xp, path, n);
 }
 
 static void check_envelope(built_t *b, const char *op, const char *procedure)
