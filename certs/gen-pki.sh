@@ -29,10 +29,11 @@ usage() {
 Usage: gen-pki.sh [--force] OUTDIR
 
 Creates the development PKI in OUTDIR (ECDSA P-256, SHA-256):
-  province-ca       CA of the province side (signs gateway, portal, district-office)
+  province-ca       CA of the province side (signs gateway, portal, district-office, webhook-sim)
   gateway           the gateway's API server certificate (localhost, 127.0.0.1, ::1)
   portal            client certificate CN=portal
   district-office   client certificate CN=district-office
+  webhook-sim       server certificate of the portal's webhook receiver (lienthong-sim --system webhook)
   national-ca       CA of the national platform (signs the *-sim and gateway-national)
   <system>-sim      server certificates of the simulators:
                     population business tax insurance payment
@@ -62,6 +63,8 @@ file_sets() {
     echo "gateway:province-ca"
     echo "portal:province-ca"
     echo "district-office:province-ca"
+    # The portal's webhook receiver is a province system: the gateway checks it against the province CA.
+    echo "webhook-sim:province-ca"
     echo "national-ca:self"
     local s
     for s in "${SIM_SYSTEMS[@]}"; do
@@ -84,6 +87,7 @@ subject_of() {
     district-office) echo "/C=VN/O=Lien Thong Dev/CN=district-office" ;;
     gateway-national) echo "/C=VN/O=Lien Thong Dev/CN=lienthong-gateway" ;;
     outsider-client) echo "/C=VN/O=Outsider Dev/CN=portal" ;;
+    webhook-sim) echo "/C=VN/O=Lien Thong Dev/CN=webhook-sim" ;;
     *-sim) echo "/C=VN/O=National Platform Dev/CN=$1" ;;
     *) die "no subject for $1" ;;
     esac

@@ -14,13 +14,17 @@ LT_PKI_DIR may point at an already generated PKI to skip gen-pki.sh.
 import atexit
 import copy
 import ctypes
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import socketserver
 import ssl
 import subprocess
 import sys
@@ -28,6 +32,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -259,6 +264,8 @@ ROUTE_SCHEMAS = (
     ("/v1/businesses/", "business.schema.json"),
     ("/v1/taxpayers/", "taxpayer.schema.json"),
     ("/v1/insured/", "insured.schema.json"),
+    ("/v1/payments/", "payment.schema.json"),
+    ("/v1/payments", "payment_created.schema.json"),
 )
 
 
@@ -271,7 +278,7 @@ def check_against_schema(path, r):
     if ctype.startswith("application/problem+json"):
         validate(r.json, "problem.schema.json")
         return
-    if r.status != 200:
+    if r.status not in (200, 201):
         return
     for prefix, schema in ROUTE_SCHEMAS:
         if path.split("?")[0].startswith(prefix) and schema in _schemas():
@@ -531,6 +538,19 @@ class Sim:
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
 
+    def restart(self, timeout=15):
+        """Starts it again on the same ports (after kill()), as a national system coming back."""
+        self.kill()
+        errf = open(self.stderr_path, "ab")
+        self.proc = spawn(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf)
+        errf.close()
+        ready = threading.Event()
+        self._pump = threading.Thread(target=self._drain_stdout, args=(self.proc, ready), daemon=True)
+        self._pump.start()
+        if not ready.wait(timeout):
+            raise AssertionError("simulator did not come back on port %d:\n%s" % (self.port, self.stderr_tail()))
+        return self
+
     # Talking to the simulator directly, as the gateway does, to learn what it holds.
     def soap_lookup(self, sid, full_name, birth_date, operation="TraCuuThongTinCongDan"):
         """Sends an ICD population request straight to the simulator and returns the parsed CongDan record
@@ -591,6 +611,243 @@ def _xml_to_dict(el):
     if not children:
         return (el.text or "").strip()
     return {_local(c.tag): _xml_to_dict(c) for c in children}
+
+
+# ---------------------------------------------------------------------------
+# the payment gateway simulator and the portal's webhook receiver (tests/sim/README.md)
+
+def shared_secret(name):
+    """A secret of the PKI (payment-hash.secret, webhook.secret) as the simulators read it: the file's text, trimmed."""
+    with open(pki_path(name), "rb") as f:
+        return f.read().strip().decode("ascii")
+
+
+def server_context(ca):
+    """SSLContext of a client that checks a server against ca (a PKI file name) and shows no certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(pki_path(ca))
+    ctx.check_hostname = True  # the simulators' certificates have SAN IP 127.0.0.1
+    return ctx
+
+
+class PaymentSim(Sim):
+    """`lienthong-sim --system payment`: the national payment gateway of icd/payment.md on free ports.
+
+    ipn_urls are the merchant's IPN URLs (--ipn-url; the gateway's callbacks listener, e.g.
+    "https://127.0.0.1:PORT/payments/vnpay/ipn"), checked against ipn_ca (default: the PKI's province CA, which
+    signs the gateway's certificates). Its own certificate comes from the national CA. The gateway's payment
+    upstream is base_url, with terminal tmn_code and the secret in pki_path("payment-hash.secret").
+    """
+
+    def __init__(self, ipn_urls=(), tmn_code="LTDEV001", ipn_ca=None, extra_args=(), **kw):
+        args = ["--tmn-code", tmn_code]
+        for url in ipn_urls:
+            args += ["--ipn-url", url]
+        if ipn_ca is not None:
+            args += ["--ipn-ca", ipn_ca]
+        self.tmn_code = tmn_code
+        super().__init__("payment", extra_args=args + list(extra_args), **kw)
+
+    @property
+    def secret(self):
+        return shared_secret("payment-hash.secret")
+
+    def https(self, method, path, body=None, headers=None, timeout=15):
+        """One request to the service listener, as a browser or the merchant's server (no client certificate)."""
+        conn = http.client.HTTPSConnection(HOST, self.port, context=server_context("national-ca.crt"), timeout=timeout)
+        try:
+            return _do_request(conn, method, path, body, headers)
+        finally:
+            conn.close()
+
+    def open_pay_url(self, url):
+        """GETs a pay URL (absolute, or path and query) the way a browser would: 200 and the pay page, or a 4xx
+        page with X-Sim-Error."""
+        if url.startswith("https://"):
+            url = "/" + url.split("/", 3)[3]
+        return self.https("GET", url)
+
+    def pay_in_browser(self, txn_ref, action="pay", bank_code=None):
+        """Presses Pay or Cancel on the pay page: returns the 302 whose Location is the signed browser return."""
+        form = "txn_ref=%s&action=%s" % (txn_ref, action) + ("&bank_code=" + bank_code if bank_code else "")
+        return self.https("POST", "/paymentv2/complete", form,
+                          {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def querydr(self, body):
+        """POSTs a querydr body (ICD §4) and returns the Response (its .json is the answer)."""
+        return self.https("POST", "/merchant_webapp/api/transaction", body, {"Content-Type": "application/json"})
+
+    def transactions(self):
+        return self.control("GET", "/transactions").json["transactions"]
+
+    def transaction(self, txn_ref):
+        return self.control("GET", "/transactions?txn_ref=" + txn_ref).json["transactions"][0]
+
+    def configure(self, **settings):
+        """POST /config: ipn_urls, duplicates, concurrent_urls, ipn_retry_delays_ms, ipn_timeout_ms."""
+        return self.control("POST", "/config", settings).json
+
+    def complete(self, txn_ref, response_code="00", **fields):
+        """Completes a pending transaction over the control API (transaction_status, bank_code, send_ipn)."""
+        body = dict(fields, txn_ref=txn_ref, response_code=response_code)
+        return self.control("POST", "/complete", body).json["transaction"]
+
+    def resend_ipn(self, txn_ref):
+        return self.control("POST", "/ipn", {"txn_ref": txn_ref}).json
+
+    def wait_ipn(self, txn_ref, states=("delivered", "gave_up"), timeout=15):
+        """Waits until the transaction's IPN state is one of states; returns the transaction."""
+        deadline = time.time() + timeout
+        while True:
+            t = self.transaction(txn_ref)
+            if t["ipn"]["state"] in states or time.time() > deadline:
+                return t
+            time.sleep(0.05)
+
+
+class WebhookReceiver(Sim):
+    """`lienthong-sim --system webhook`: the portal's webhook receiver on free ports.
+
+    The gateway's webhook URL is .url, checked against the province CA (pki_path("province-ca.crt"), which signs
+    webhook-sim); the signing secret is pki_path("webhook.secret")."""
+
+    def __init__(self, extra_args=(), **kw):
+        super().__init__("webhook", extra_args=extra_args, **kw)
+
+    @property
+    def url(self):
+        return self.base_url + "/webhook"
+
+    @property
+    def secret(self):
+        return shared_secret("webhook.secret")
+
+    def post(self, body, signature=None, headers=None, timeout=10):
+        """Sends an event as the gateway would: body (dict or bytes) signed with the webhook secret unless
+        signature is given (a string, or False for none)."""
+        raw = json.dumps(body).encode("utf-8") if isinstance(body, dict) else body
+        h = {"Content-Type": "application/json"}
+        if signature is None:
+            signature = "sha256=" + hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
+        if signature is not False:
+            h["X-Signature"] = signature
+        h.update(headers or {})
+        conn = http.client.HTTPSConnection(HOST, self.port, context=server_context("province-ca.crt"),
+                                           timeout=timeout)
+        try:
+            return _do_request(conn, "POST", "/webhook", raw, h)
+        finally:
+            conn.close()
+
+    def events(self):
+        """{"events": [...], "counts": {...}, "requests": [...]} (GET /control/webhook/events)."""
+        return self.control("GET", "/events").json
+
+    def event(self, event_id):
+        return next((e for e in self.events()["events"] if e["event_id"] == event_id), None)
+
+    def outage(self, status=0, down=False, remaining=-1):
+        """Switches the outage: status (e.g. 503), or down (connections aborted); outage() is back to normal."""
+        return self.control("POST", "/config", {"status": status, "down": down, "remaining": remaining}).json
+
+    def wait_events(self, n, timeout=15):
+        """Waits until at least n distinct events arrived; returns the events."""
+        deadline = time.time() + timeout
+        while True:
+            events = self.events()["events"]
+            if len(events) >= n or time.time() > deadline:
+                return events
+            time.sleep(0.05)
+
+
+class IpnEndpoint:
+    """A merchant's IPN URL for testing the payment simulator: HTTPS with a certificate of the PKI (default: the
+    gateway's, from the province CA, as the real callbacks listener has), answering each GET from a script.
+
+    answers: a list consumed in order, then `default` forever. Each answer is a dict:
+      {"rsp": "00"}                      200 with {"RspCode","Message"} as the ICD shows
+      {"status": 500, "body": b"..."}    any status and raw body
+      {"hold_s": 0.5, ...}               waits that long before answering (longer than the sim's timeout: no answer)
+      {"close": True}                    closes the connection without a word
+    Every request is kept in .requests as {"at": time.time(), "path", "query" (raw), "params" (decoded dict)}.
+    """
+
+    def __init__(self, answers=(), default=None, cert="gateway"):
+        self.answers = list(answers)
+        self.default = default or {"rsp": "00"}
+        self.requests = []
+        self.lock = threading.Lock()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(pki_path(cert + ".crt"), pki_path(cert + ".key"))
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                record = {"at": time.time(), "path": path, "query": query,
+                          "params": dict(urllib.parse.parse_qsl(query, keep_blank_values=True))}
+                with endpoint.lock:
+                    endpoint.requests.append(record)
+                    answer = endpoint.answers.pop(0) if endpoint.answers else endpoint.default
+                time.sleep(answer.get("hold_s", 0))
+                if answer.get("close"):
+                    self.close_connection = True
+                    return
+                if "rsp" in answer:
+                    code = answer["rsp"]
+                    body = json.dumps({"RspCode": code, "Message": answer.get("message", "Confirm Success")}).encode()
+                else:
+                    body = answer.get("body", b"")
+                try:
+                    self.send_response(answer.get("status", 200))
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the simulator gave up waiting
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+            def finish_request(self, request, client_address):
+                try:  # the handshake runs in the connection's own thread
+                    tls = ctx.wrap_socket(request, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return
+                try:
+                    super().finish_request(tls, client_address)
+                finally:
+                    tls.close()
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.server = Server((HOST, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return "https://%s:%d/payments/vnpay/ipn" % (HOST, self.port)
+
+    def received(self):
+        with self.lock:
+            return list(self.requests)
+
+    def wait_requests(self, n, timeout=10):
+        deadline = time.time() + timeout
+        while len(self.received()) < n and time.time() < deadline:
+            time.sleep(0.02)
+        return self.received()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # ---------------------------------------------------------------------------
@@ -819,18 +1076,20 @@ class Gateway:
         if start:
             self.start(timeout)
 
-    def write_config(self):
-        self.port, self.admin_port = free_port(), free_port()
+    def write_config(self, keep_ports=False):
+        if not (keep_ports and getattr(self, "port", None)):
+            self.port, self.admin_port = free_port(), free_port()
         self.config = gateway_config(self.port, self.admin_port, self.sim.base_url if self.sim else "https://127.0.0.1:1",
                                      self.overrides)
         with open(self.config_path, "w", encoding="utf-8") as f:
             json.dump(self.config, f, indent=2, ensure_ascii=False)
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, keep_ports=False):
+        """Starts the gateway; keep_ports restarts it on the ports it had (after a crash, say)."""
         require_binary(GATEWAY_BIN)
         last = ""
         for _attempt in range(3):
-            self.write_config()
+            self.write_config(keep_ports)
             with open(self.stderr_path, "ab") as errf, open(self.stdout_path, "ab") as outf:
                 self.proc = spawn([GATEWAY_BIN, "--config", self.config_path], stdin=subprocess.DEVNULL,
                                   stdout=outf, stderr=errf, cwd=self.dir)
@@ -963,3 +1222,71 @@ def validate(document, schema_file):
     if errors:
         e = errors[0]
         raise AssertionError("%s: %s at /%s" % (schema_file, e.message, "/".join(str(p) for p in e.path)))
+
+
+# ---- issue 6: certificates made at test time, lienthong-ctl, headless chromium ------------------------------
+
+CTL_BIN = os.path.join(BUILD_DIR, "lienthong-ctl")
+
+_LEAF_EXT = {
+    "client": "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+    "server": "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+              "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+}
+
+
+def make_leaf_cert(cn, days, kind="client", issuer="national-ca"):
+    """A certificate of the test PKI's `issuer` CA that expires `days` days from now, made now with openssl (ECDSA
+    P-256 as certs/gen-pki.sh makes them). Returns (cert path, key path)."""
+    d = make_tmpdir("lt-leaf-")
+    key, csr, crt, ext = (os.path.join(d, cn + s) for s in (".key", ".csr", ".crt", ".ext"))
+    with open(ext, "w") as f:
+        f.write(_LEAF_EXT[kind])
+    steps = [
+        ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key],
+        ["openssl", "req", "-new", "-key", key, "-subj", "/C=VN/O=Lien Thong Test/CN=" + cn, "-out", csr],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", pki_path(issuer + ".crt"), "-CAkey", pki_path(issuer + ".key"),
+         "-set_serial", "0x" + os.urandom(16).hex(), "-days", str(days), "-sha256", "-extfile", ext, "-out", crt],
+    ]
+    for argv in steps:
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        if r.returncode != 0:
+            raise AssertionError("%s failed: %s" % (" ".join(argv[:2]), r.stdout.decode(errors="replace")))
+    return crt, key
+
+
+def run_ctl(*args, admin_port=None, timeout=20):
+    """Runs lienthong-ctl to completion. Returns (exit code, stdout text, stderr text)."""
+    require_binary(CTL_BIN)
+    argv = [CTL_BIN] + (["--admin", "http://%s:%d" % (HOST, admin_port)] if admin_port else []) + list(args)
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, preexec_fn=_child_dies_with_parent)
+    return r.returncode, r.stdout.decode("utf-8", errors="replace"), r.stderr.decode("utf-8", errors="replace")
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# No network beyond the page: this machine's network is closed, and a browser that phones home waits on it.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium(url, *extra, timeout=90):
+    """Debian's headless chromium on url with a fresh profile. Returns (exit code, stdout text, stderr text)."""
+    require_binary(CHROMIUM)
+    profile = make_tmpdir("lt-chromium-")
+    argv = [CHROMIUM] + CHROMIUM_FLAGS + ["--user-data-dir=" + profile] + list(extra) + [url]
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout, preexec_fn=_child_dies_with_parent)
+    return r.returncode, r.stdout.decode("utf-8", errors="replace"), r.stderr.decode("utf-8", errors="replace")
+
+
+def wait_for(predicate, timeout=15, interval=0.1, what="condition"):
+    """Polls predicate() until it returns a true value (returned), or fails after timeout seconds."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))

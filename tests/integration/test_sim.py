@@ -10,7 +10,7 @@ import http.client
 import harness as h
 
 # Default ports from tests/sim/README.md and config/dev.json: service 91xx, control 100 higher.
-SYSTEMS = {"population": 9101, "business": 9102, "tax": 9103, "insurance": 9104}
+SYSTEMS = {"population": 9101, "business": 9102, "tax": 9103, "insurance": 9104, "payment": 9105, "webhook": 9106}
 
 
 class SimAllTest(unittest.TestCase):
@@ -54,7 +54,8 @@ class SimAllTest(unittest.TestCase):
         time.sleep(0.1)
         counts = {n: h.http_request(p + 100, "GET", "/control/%s/stats" % n).json["requests"]
                   for n, p in SYSTEMS.items()}
-        self.assertEqual(counts, {"population": 0, "business": 0, "tax": 1, "insurance": 0})
+        self.assertEqual(counts, {"population": 0, "business": 0, "tax": 1, "insurance": 0, "payment": 0,
+                                  "webhook": 0})
 
 
 if __name__ == "__main__":

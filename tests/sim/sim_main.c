@@ -9,10 +9,12 @@
 #include "sim_business.h"
 #include "sim_control.h"
 #include "sim_insurance.h"
+#include "sim_payment.h"
 #include "sim_people.h"
 #include "sim_population.h"
 #include "sim_server.h"
 #include "sim_tax.h"
+#include "sim_webhook.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -26,17 +28,28 @@
 
 /* Every simulated system. Adding one is a new sim_<system>.c and a line here. */
 static const sim_service_t *const sim_services[] = {
-    &sim_population_service,
-    &sim_business_service,
-    &sim_tax_service,
-    &sim_insurance_service,
+    &sim_population_service, /* 9101 */
+    &sim_business_service,   /* 9102 */
+    &sim_tax_service,        /* 9103 */
+    &sim_insurance_service,  /* 9104 */
+    &sim_payment_service,    /* 9105 */
+    &sim_webhook_service,    /* 9106: the portal's end of the payment events, not a national system */
 };
 
-#define SIM_COUNT(a)       (sizeof(a) / sizeof((a)[0]))
-#define SIM_EXIT_USAGE     2
-#define SIM_DEFAULT_SEED   1
-#define SIM_DEFAULT_PEOPLE 10000
-#define SIM_PATH_MAX       4096
+#define SIM_COUNT(a)        (sizeof(a) / sizeof((a)[0]))
+#define SIM_EXIT_USAGE      2
+#define SIM_DEFAULT_SEED    1
+#define SIM_DEFAULT_PEOPLE  10000
+#define SIM_PATH_MAX        4096
+#define SIM_MAX_SYSTEM_ARGS 64 /* occurrences of system-specific flags on one command line */
+#define SIM_MAX_SYSTEM_OPTS 32 /* distinct system-specific flags over every service */
+
+/* One occurrence of a flag that belongs to one system (--ipn-url URL): handed to that service's set_option(). */
+typedef struct sim_system_arg {
+    const sim_service_t *service;
+    const char *name;
+    const char *value;
+} sim_system_arg_t;
 
 typedef struct sim_options {
     const sim_service_t *service; /* NULL with `all` */
@@ -50,6 +63,8 @@ typedef struct sim_options {
     long latency_ms;
     const char *fault;
     long long sample; /* -1: run the server */
+    sim_system_arg_t system_args[SIM_MAX_SYSTEM_ARGS];
+    size_t n_system_args;
     char listen_buf[64], control_buf[64];
     char cert_buf[SIM_PATH_MAX], key_buf[SIM_PATH_MAX], ca_buf[SIM_PATH_MAX];
 } sim_options_t;
@@ -60,7 +75,7 @@ static void sim_usage(FILE *out)
           "  lienthong-sim --system SYSTEM [--listen HOST:PORT] [--control HOST:PORT]\n"
           "                [--certs-dir DIR | --cert FILE --key FILE --client-ca FILE]\n"
           "                [--seed N] [--population N] [--latency-ms N] [--fault NAME]\n"
-          "  lienthong-sim --system all --certs-dir DIR [--seed N] [--population N]\n"
+          "  lienthong-sim --system all --certs-dir DIR [--seed N] [--population N] [system flags]\n"
           "  lienthong-sim --system SYSTEM --sample N [--seed N] [--population N]\n"
           "\n"
           "Simulates one national system from its interface control document.\n"
@@ -85,6 +100,15 @@ static void sim_usage(FILE *out)
           "  --sample N           print N identities as JSON lines and exit\n"
           "  -h, --help           this text\n"
           "\n"
+          "Flags of one system (with --system all, each goes to its own system):\n",
+          out);
+    for (size_t i = 0; i < SIM_COUNT(sim_services); i++)
+        for (const sim_service_option_t *opt = sim_services[i]->options; opt && opt->name; opt++) {
+            char flag[64];
+            snprintf(flag, sizeof flag, "--%s %s", opt->name, opt->arg);
+            fprintf(out, "  %-26s %s: %s\n", flag, sim_services[i]->name, opt->help);
+        }
+    fputs("\n"
           "Once listening, prints one line to stdout:\n"
           "  lienthong-sim: population listening on https://127.0.0.1:9101, control on http://127.0.0.1:9201\n"
           "SIGTERM and SIGINT stop it with exit status 0.\n",
@@ -135,7 +159,8 @@ enum {
     OPT_POPULATION,
     OPT_LATENCY,
     OPT_FAULT,
-    OPT_SAMPLE
+    OPT_SAMPLE,
+    OPT_SYSTEM_FIRST = 512 /* + k: the k-th flag of sim_system_opts */
 };
 
 static const struct option sim_long_options[] = {
@@ -154,6 +179,40 @@ static const struct option sim_long_options[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* The getopt table: the common flags, then every system's own flags, built once at start-up. */
+static struct option sim_all_options[SIM_COUNT(sim_long_options) + SIM_MAX_SYSTEM_OPTS];
+static const sim_service_t *sim_system_opt_owner[SIM_MAX_SYSTEM_OPTS];
+
+static void sim_build_options(void)
+{
+    size_t n = 0, k = 0;
+    while (sim_long_options[n].name != NULL) {
+        sim_all_options[n] = sim_long_options[n];
+        n++;
+    }
+    for (size_t i = 0; i < SIM_COUNT(sim_services); i++) {
+        for (const sim_service_option_t *opt = sim_services[i]->options; opt && opt->name; opt++) {
+            if (k == SIM_MAX_SYSTEM_OPTS)
+                abort(); /* a programming error: raise SIM_MAX_SYSTEM_OPTS */
+            sim_system_opt_owner[k] = sim_services[i];
+            sim_all_options[n++] = (struct option){opt->name, required_argument, NULL, OPT_SYSTEM_FIRST + (int)k};
+            k++;
+        }
+    }
+    sim_all_options[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+static int sim_add_system_arg(sim_options_t *o, int c, const char *arg)
+{
+    size_t k = (size_t)(c - OPT_SYSTEM_FIRST);
+    if (o->n_system_args == SIM_MAX_SYSTEM_ARGS)
+        return sim_usage_error("too many system flags (at most %s)", "64");
+    size_t base = SIM_COUNT(sim_long_options) - 1; /* where the system flags begin in sim_all_options */
+    o->system_args[o->n_system_args++] =
+        (sim_system_arg_t){sim_system_opt_owner[k], sim_all_options[base + k].name, arg};
+    return 0;
+}
 
 /* 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */
 static int sim_parse_one(sim_options_t *o, int c, const char *arg)
@@ -216,8 +275,24 @@ static int sim_parse_one(sim_options_t *o, int c, const char *arg)
         o->sample = (long long)n;
         return 0;
     default:
+        if (c >= OPT_SYSTEM_FIRST && c < OPT_SYSTEM_FIRST + SIM_MAX_SYSTEM_OPTS)
+            return sim_add_system_arg(o, c, arg);
         return sim_usage_error("%s", "invalid option");
     }
+}
+
+/* A system's own flag given with another --system is a mistake worth reporting, not ignoring. */
+static int sim_check_system_args(const sim_options_t *o)
+{
+    for (size_t i = 0; i < o->n_system_args; i++) {
+        const sim_system_arg_t *a = &o->system_args[i];
+        if (!o->all && a->service != o->service) {
+            fprintf(stderr, "lienthong-sim: --%s is a flag of --system %s\n", a->name, a->service->name);
+            fputs("Try 'lienthong-sim --help'.\n", stderr);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Fills in defaults and the --certs-dir paths, and checks that the options fit together. */
@@ -226,13 +301,16 @@ static int sim_check_options(sim_options_t *o)
     if (o->all) {
         /* Every service on its own default ports, as config/dev.json expects: one process for `make run`. */
         if (o->sample > 0 || o->listen || o->control || o->cert || o->key || o->client_ca || o->fault)
-            return sim_usage_error("%s", "--system all takes only --certs-dir, --seed, --population and --latency-ms");
+            return sim_usage_error("%s", "--system all takes only --certs-dir, --seed, --population, --latency-ms "
+                                         "and the systems' own flags");
         if (o->certs_dir == NULL)
             return sim_usage_error("%s", "--system all needs --certs-dir");
         return 0;
     }
     if (o->service == NULL)
         return sim_usage_error("%s is required", "--system");
+    if (sim_check_system_args(o) < 0)
+        return -1;
     if (o->sample > 0) {
         if (o->sample > (long long)o->population)
             return sim_usage_error("%s cannot exceed --population", "--sample");
@@ -275,7 +353,8 @@ static int sim_parse_options(int argc, char **argv, sim_options_t *o)
     o->sample = -1;
     opterr = 0; /* our own messages, with the exit status the CLI promises */
     int c;
-    while ((c = getopt_long(argc, argv, "h", sim_long_options, NULL)) != -1) {
+    sim_build_options();
+    while ((c = getopt_long(argc, argv, "h", sim_all_options, NULL)) != -1) {
         if (c == '?')
             return sim_usage_error("unknown option or missing argument: %s", argv[optind - 1]);
         int r = sim_parse_one(o, c, optarg);
@@ -348,6 +427,19 @@ static int sim_instance_start(sim_instance_t *in, struct event_base *base, const
     in->state = o->service->state_new ? o->service->state_new(people, o->certs_dir) : NULL;
     if (o->service->state_new != NULL && in->state == NULL) {
         fprintf(stderr, "lienthong-sim: %s: cannot set up the service (see above)\n", o->service->name);
+        return 1;
+    }
+    for (size_t i = 0; i < o->n_system_args; i++) {
+        const sim_system_arg_t *a = &o->system_args[i];
+        if (a->service != o->service)
+            continue;
+        if (o->service->set_option(in->state, a->name, a->value, err, sizeof err) < 0) {
+            fprintf(stderr, "lienthong-sim: --%s: %s\nTry 'lienthong-sim --help'.\n", a->name, err);
+            return SIM_EXIT_USAGE;
+        }
+    }
+    if (o->service->start != NULL && o->service->start(in->state, base, err, sizeof err) < 0) {
+        fprintf(stderr, "lienthong-sim: %s: %s\n", o->service->name, err);
         return 1;
     }
     sim_control_init(&in->control, o->service, in->state);

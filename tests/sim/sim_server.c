@@ -305,7 +305,9 @@ static void sim_answer(sim_server_t *srv, struct evhttp_request *ehr, const sim_
     sim_reply_t reply = {.status = 500, .reason = "Internal Server Error"};
     sim_buf_init(&reply.body);
     svc->handle(srv->cfg.state, srv->cfg.people, &view, pick->kind == SIM_FAULT_SERVICE ? pick->name : NULL, &reply);
-    if (pick->kind == SIM_FAULT_TRUNCATE)
+    if (reply.drop_connection)
+        sim_reset_connection(evhttp_request_get_connection(ehr));
+    else if (pick->kind == SIM_FAULT_TRUNCATE)
         sim_send_truncated(ehr, &reply);
     else
         sim_send(ehr, &reply);

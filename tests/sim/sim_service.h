@@ -13,6 +13,11 @@
  * A service with protocol state (issued and revoked tokens, seen nonces, a
  * skewed clock) keeps it behind state_new(); the server hands it back to every
  * handle() and control() call, and /control/<system>/reset calls state_reset().
+ *
+ * A few systems need more: flags of their own (the payment gateway's terminal
+ * code and IPN URLs) and work of their own on the loop (the payment gateway
+ * calls the merchant back). They declare `options` and a `start` hook; start()
+ * is the one place a service may touch the loop, and handle() stays pure.
  */
 #ifndef SIM_SERVICE_H
 #define SIM_SERVICE_H
@@ -22,6 +27,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+
+struct event_base;
 
 typedef struct sim_request sim_request_t;
 struct sim_request {
@@ -36,6 +43,8 @@ struct sim_request {
 };
 
 #define SIM_REPLY_MAX_HEADERS 4
+/* Long enough for a Location carrying a signed payment result (return URL + a dozen signed parameters). */
+#define SIM_REPLY_HEADER_VALUE_MAX 4096
 
 typedef struct sim_reply {
     int status;
@@ -44,13 +53,23 @@ typedef struct sim_reply {
     sim_buf_t body;
     struct {
         char name[40];
-        char value[200];
-    } headers[SIM_REPLY_MAX_HEADERS]; /* extra headers, e.g. Retry-After, WWW-Authenticate */
+        char value[SIM_REPLY_HEADER_VALUE_MAX];
+    } headers[SIM_REPLY_MAX_HEADERS]; /* extra headers, e.g. Retry-After, WWW-Authenticate, Location */
     int nheaders;
+    /* Set by a service that plays dead (the webhook receiver's outage): the server aborts the connection with no
+     * answer at all, whatever status and body say. */
+    int drop_connection;
 } sim_reply_t;
 
 /* Adds an extra reply header (silently dropped past SIM_REPLY_MAX_HEADERS). */
 void sim_reply_add_header(sim_reply_t *reply, const char *name, const char *value);
+
+/* A command-line flag of one system only, e.g. --ipn-url URL. Every one takes one argument and may repeat. */
+typedef struct sim_service_option {
+    const char *name; /* without "--"; NULL ends the list */
+    const char *arg;  /* the argument's name in --help, e.g. "URL" */
+    const char *help; /* one line for --help */
+} sim_service_option_t;
 
 /* What the national system asks of its clients' certificates (each ICD's "Transport" section). */
 typedef enum sim_client_auth {
@@ -90,6 +109,14 @@ typedef struct sim_service {
     int (*sample)(const sim_people_t *people, size_t n, FILE *out);
     /* Optional: extra control verbs under /control/<system>/<verb>. Returns 0 when handled, -1 for an unknown verb. */
     int (*control)(void *state, const char *verb, const sim_request_t *req, sim_reply_t *reply);
+
+    /* Optional: flags of this system alone. sim_main passes each occurrence to set_option(), in command-line order,
+     * right after state_new(); 0, or -1 with a message in err (a usage error). */
+    const sim_service_option_t *options;
+    int (*set_option)(void *state, const char *name, const char *value, char *err, size_t errlen);
+    /* Optional: runs once the options are set and before the listeners open: load files the options name, and
+     * attach whatever the service does by itself to the loop (outgoing calls, timers). 0, or -1 with a message. */
+    int (*start)(void *state, struct event_base *base, char *err, size_t errlen);
 } sim_service_t;
 
 #endif
