@@ -4,10 +4,10 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the build, the dev stand-ins and the test suite need.
+# Debian packages the build, the dev stand-ins and the test suite need (chromium: the /status page test, headless).
 DEB_PACKAGES := build-essential cmake pkg-config openssl ca-certificates curl python3 python3-jsonschema python3-yaml \
 	libevent-dev libssl-dev libcurl4-openssl-dev libxml2-dev libjansson-dev libhiredis-dev \
-	libutf8proc-dev libcmocka-dev redis-server
+	libutf8proc-dev libcmocka-dev redis-server chromium
 
 .PHONY: run test deps build build-asan pki clean unit promtool
 

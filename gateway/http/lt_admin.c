@@ -1,4 +1,4 @@
-/* Admin endpoints: /healthz, /readyz, /metrics and POST /cache/purge. */
+/* Admin endpoints: /healthz, /readyz, /metrics, /status(.json), POST /cache/purge, POST /reload, /payments/... */
 #include "lt_admin.h"
 
 #include <event2/buffer.h>
@@ -8,10 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_certs.h"
 #include "lt_clock.h"
 #include "lt_log.h"
 #include "lt_metrics.h"
+#include "lt_probe.h"
 #include "lt_server.h"
+#include "lt_status.h"
+
+#define STATUS_REFRESH_S 10
 
 #define PURGE_BODY_MAX 4096
 
@@ -21,6 +26,7 @@ struct lt_admin {
     lt_admin_deps_t deps;
     struct evhttp *http;
     purge_op_t *purges; /* in flight, cancelled when the admin listener goes */
+    lt_status_t *status;
 };
 
 /* One purge request: its HTTP request may go away (client hang-up) before the shared store answers. */
@@ -179,6 +185,101 @@ static void render_cache(lt_mbuf_t *b, lt_cache_t *cache)
     json_decref(st);
 }
 
+/* Probe traffic, apart from citizens' traffic, and the health the probes conclude. */
+static void render_probes(lt_mbuf_t *b, lt_upstream_state_t *states, size_t n, const lt_probes_t *probes)
+{
+    lt_mbuf_family(b, "lienthong_probe_attempts_total", "counter",
+                   "Probe requests sent to the national system (never counted as citizens' traffic).");
+    for (size_t i = 0; i < n; i++)
+        upstream_sample(b, "lienthong_probe_attempts_total", &states[i], "", atomic_load(&states[i].probe_attempts));
+    lt_mbuf_family(b, "lienthong_probe_outcomes_total", "counter", "Probe attempts that reached an end, by how.");
+    for (size_t i = 0; i < n; i++)
+        for (int o = 0; o < LT_OUTCOME_COUNT; o++) {
+            char extra[64];
+            snprintf(extra, sizeof(extra), ",outcome=\"%s\"", lt_outcome_name((lt_outcome_t)o));
+            upstream_sample(b, "lienthong_probe_outcomes_total", &states[i], extra,
+                            atomic_load(&states[i].probe_outcomes[o]));
+        }
+    lt_mbuf_family(b, "lienthong_probe_duration_seconds", "histogram", "Time of each probe attempt.");
+    for (size_t i = 0; i < n; i++) {
+        lt_mbuf_t labels = {0};
+        lt_mbuf_printf(&labels, "upstream=\"");
+        lt_mbuf_label_value(&labels, states[i].conf->name);
+        lt_mbuf_printf(&labels, "\"");
+        lt_mbuf_histogram(b, "lienthong_probe_duration_seconds", labels.data, &states[i].probe_seconds);
+        lt_mbuf_free(&labels);
+    }
+    lt_mbuf_family(b, "lienthong_upstream_health", "gauge",
+                   "The probes' verdict: 1 for the current one of unknown, up, degraded and down.");
+    for (size_t i = 0; i < n; i++) {
+        const lt_health_t *h = lt_probes_health(probes, i);
+        if (h == NULL)
+            continue;
+        for (int k = LT_HEALTH_UNKNOWN; k <= LT_HEALTH_DOWN; k++) {
+            char extra[64];
+            snprintf(extra, sizeof(extra), ",state=\"%s\"", lt_health_state_name((lt_health_state_t)k));
+            upstream_sample(b, "lienthong_upstream_health", &states[i], extra, h->state == (lt_health_state_t)k);
+        }
+    }
+}
+
+static void render_certificates(lt_mbuf_t *b)
+{
+    lt_cert_info_t certs[LT_CERTS_MAX];
+    size_t n = lt_certs_snapshot(certs, LT_CERTS_MAX);
+    int64_t now = (int64_t)time(NULL);
+    lt_mbuf_family(b, "lienthong_certificate_expiry_seconds", "gauge",
+                   "Seconds until a certificate expires (negative once expired): the ones the gateway holds, and "
+                   "each national system's server certificate as its last new connection showed it.");
+    for (size_t i = 0; i < n; i++) {
+        lt_mbuf_printf(b, "lienthong_certificate_expiry_seconds{role=\"");
+        lt_mbuf_label_value(b, certs[i].role);
+        lt_mbuf_printf(b, "\",owner=\"");
+        lt_mbuf_label_value(b, certs[i].owner);
+        lt_mbuf_printf(b, "\",subject=\"");
+        lt_mbuf_label_value(b, certs[i].subject);
+        lt_mbuf_printf(b, "\"} %lld\n", (long long)(certs[i].not_after - now));
+    }
+}
+
+static long long int_at(const json_t *obj, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(obj, a);
+    return (long long)json_integer_value(b ? json_object_get(v, b) : v);
+}
+
+/* From the payments module's summary (lt_admin.h): nothing when payments are not configured. */
+static void render_payments(lt_mbuf_t *b, const lt_admin_deps_t *d)
+{
+    if (d->payments_summary == NULL)
+        return;
+    json_t *p = json_object();
+    d->payments_summary(d->payments_arg, p);
+    const char *k;
+    json_t *v;
+    lt_mbuf_family(b, "lienthong_payments", "gauge", "Payments in the store, by state.");
+    json_object_foreach(json_object_get(p, "by_state"), k, v)
+    {
+        lt_mbuf_printf(b, "lienthong_payments{state=\"");
+        lt_mbuf_label_value(b, k);
+        lt_mbuf_printf(b, "\"} %lld\n", (long long)json_integer_value(v));
+    }
+    lt_mbuf_family(b, "lienthong_payment_outbox_backlog", "gauge", "Webhook events waiting to be delivered.");
+    lt_mbuf_printf(b, "lienthong_payment_outbox_backlog %lld\n", int_at(p, "outbox", "backlog"));
+    lt_mbuf_family(b, "lienthong_payment_outbox_dead_letters", "gauge",
+                   "Webhook events that gave up after every attempt (redrive them with lienthong-ctl).");
+    lt_mbuf_printf(b, "lienthong_payment_outbox_dead_letters %lld\n", int_at(p, "outbox", "dead_letters"));
+    lt_mbuf_family(b, "lienthong_payment_ipn_answers_total", "counter",
+                   "IPN callbacks answered, by the RspCode of the answer.");
+    json_object_foreach(json_object_get(p, "ipn_answers"), k, v)
+    {
+        lt_mbuf_printf(b, "lienthong_payment_ipn_answers_total{rsp_code=\"");
+        lt_mbuf_label_value(b, k);
+        lt_mbuf_printf(b, "\"} %lld\n", (long long)json_integer_value(v));
+    }
+    json_decref(p);
+}
+
 /* Reads only atomics and short mutex-held snapshots: never blocks the main loop. */
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
@@ -189,9 +290,14 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     lt_mbuf_label_value(&b, LT_VERSION);
     lt_mbuf_printf(&b, "\"} 1\n");
     lt_metrics_render_requests(&b);
-    if (admin->deps.states != NULL)
+    if (admin->deps.states != NULL) {
         render_upstreams(&b, admin->deps.states, admin->deps.nstates);
+        render_probes(&b, admin->deps.states, admin->deps.nstates, admin->deps.probes);
+    }
     render_cache(&b, admin->deps.cache);
+    lt_metrics_render_listeners(&b);
+    render_certificates(&b);
+    render_payments(&b, &admin->deps);
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add(buf, b.data, b.len);
     lt_mbuf_free(&b);
@@ -316,8 +422,81 @@ static void on_purge(struct evhttp_request *req, void *arg)
     json_decref(body);
 }
 
+/* ---- GET /status.json and GET /status -------------------------------------------------------- */
+
+static void on_status_json(struct evhttp_request *req, void *arg)
+{
+    lt_admin_t *admin = arg;
+    reply_json(req, 200, lt_status_build(admin->status));
+}
+
+static void on_status_page(struct evhttp_request *req, void *arg)
+{
+    lt_admin_t *admin = arg;
+    json_t *doc = lt_status_build(admin->status);
+    char *html = lt_status_html(doc, STATUS_REFRESH_S);
+    json_decref(doc);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, html, strlen(html));
+    free(html);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    /* Self-contained by policy, and the browser is told so: nothing may load from elsewhere. */
+    evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    evhttp_send_reply(req, 200, NULL, buf);
+    evbuffer_free(buf);
+}
+
+/* ---- POST /reload ---------------------------------------------------------------------------- */
+
+static void on_reload(struct evhttp_request *req, void *arg)
+{
+    lt_admin_t *admin = arg;
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        reply_json(req, 405, json_pack("{s:s}", "error", "use POST"));
+        return;
+    }
+    if (admin->deps.reload == NULL) {
+        reply_json(req, 501, json_pack("{s:s}", "error", "this gateway cannot reload"));
+        return;
+    }
+    json_t *report = json_object();
+    int status = admin->deps.reload(admin->deps.arg, report);
+    reply_json(req, status, report);
+}
+
+/* ---- /payments/... and the rest ------------------------------------------------------------ */
+
+static void reply_problem(struct evhttp_request *req, int status, const char *code, const char *title,
+                          const char *detail)
+{
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", "", "title", title, "status", status, "detail", detail);
+    json_object_set_new(p, "type", json_sprintf("urn:lienthong:problem:%s", code));
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add_printf(buf, "%s\n", text);
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/problem+json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+    evhttp_send_reply(req, status, NULL, buf);
+    evbuffer_free(buf);
+}
+
 static void on_other(struct evhttp_request *req, void *arg)
 {
+    lt_admin_t *admin = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    if (uri != NULL && strncmp(uri, "/payments/", 10) == 0) {
+        if (admin->deps.payments_admin != NULL)
+            admin->deps.payments_admin(admin->deps.payments_arg, req);
+        else
+            reply_problem(req, 404, "payments_not_configured", "Not Found",
+                          "payments are not configured on this gateway");
+        return;
+    }
     reply_json(req, 404, json_pack("{s:s}", "error", "no such admin endpoint"));
 }
 
@@ -335,6 +514,19 @@ lt_admin_t *lt_admin_new(const lt_admin_deps_t *deps, lt_error_t *err)
     evhttp_set_cb(admin->http, "/readyz", on_readyz, admin);
     evhttp_set_cb(admin->http, "/metrics", on_metrics, admin);
     evhttp_set_cb(admin->http, "/cache/purge", on_purge, admin);
+    evhttp_set_cb(admin->http, "/status.json", on_status_json, admin);
+    evhttp_set_cb(admin->http, "/status", on_status_page, admin);
+    evhttp_set_cb(admin->http, "/reload", on_reload, admin);
+    lt_status_deps_t sd = {.base = deps->base,
+                           .states = deps->states,
+                           .nstates = deps->states != NULL ? deps->nstates : 0,
+                           .probes = deps->probes,
+                           .cache = deps->cache,
+                           .is_ready = deps->is_ready,
+                           .arg = deps->arg,
+                           .payments_summary = deps->payments_summary,
+                           .payments_arg = deps->payments_arg};
+    admin->status = lt_status_new(&sd);
     evhttp_set_gencb(admin->http, on_other, admin);
     evhttp_set_timeout(admin->http, 30);
     char host[256];
@@ -363,5 +555,6 @@ void lt_admin_free(lt_admin_t *admin)
         purge_unlink(admin->purges);
     }
     evhttp_free(admin->http);
+    lt_status_free(admin->status);
     free(admin);
 }

@@ -33,6 +33,7 @@ struct lt_call_run {
     struct event *timer;        /* backoff, and deferred completion */
     lt_token_wait_t token_wait; /* while waiting for another worker's token fetch */
     bool waiting_token, fetching_token, probe, reauthed, finished;
+    bool health_probe;           /* lt_call_start_probe: counted apart, one attempt, outside the cap and the breaker */
     uint64_t token_ticket;       /* the fetch this call waits for (lt_token_acquire) */
     int64_t token_fetch_started; /* when this call's own token fetch was sent */
     const char *rejected_token;
@@ -62,6 +63,7 @@ lt_upstream_state_t *lt_upstream_states_new(const lt_config_t *config)
             .cooldown_ms = u->breaker.cooldown_ms,
         };
         states[i].conf = u;
+        pthread_mutex_init(&states[i].note_lock, NULL);
         lt_breaker_init(&states[i].breaker, &bc, now);
         lt_token_store_init(&states[i].token, (int)u->token.rate_per_minute, 60000, u->token.refresh_margin_s * 1000);
     }
@@ -74,6 +76,7 @@ void lt_upstream_states_free(lt_upstream_state_t *states, size_t n)
         return;
     for (size_t i = 0; i < n; i++) {
         lt_breaker_destroy(&states[i].breaker);
+        pthread_mutex_destroy(&states[i].note_lock);
         lt_token_store_destroy(&states[i].token);
     }
     free(states);
@@ -130,6 +133,49 @@ static uint32_t random32(void)
     return r;
 }
 
+void lt_upstream_state_last_error(lt_upstream_state_t *st, int64_t *at_ms, bool *probe, char *code, size_t code_len,
+                                  char *detail, size_t detail_len)
+{
+    pthread_mutex_lock(&st->note_lock);
+    *at_ms = st->last_error.at_ms;
+    *probe = st->last_error.probe;
+    snprintf(code, code_len, "%s", st->last_error.code);
+    snprintf(detail, detail_len, "%s", st->last_error.detail);
+    pthread_mutex_unlock(&st->note_lock);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lt_upstream_state_note_ok(lt_upstream_state_t *st)
+{
+    atomic_store(&st->last_ok_ms, wall_ms());
+}
+
+void lt_upstream_state_note_error(lt_upstream_state_t *st, const lt_error_t *err, bool probe)
+{
+    pthread_mutex_lock(&st->note_lock);
+    st->last_error.at_ms = wall_ms();
+    st->last_error.probe = probe;
+    snprintf(st->last_error.code, sizeof(st->last_error.code), "%s", err->code);
+    snprintf(st->last_error.detail, sizeof(st->last_error.detail), "%s", err->detail);
+    pthread_mutex_unlock(&st->note_lock);
+}
+
+/* What an operator at 3 a.m. reads first on /status: when it last worked, and what went wrong last. A business
+ * answer (404, a refused input) is the system working. */
+static void note_result(lt_call_run_t *run, lt_outcome_t outcome, const lt_error_t *err)
+{
+    if (outcome == LT_OUTCOME_OK || outcome == LT_OUTCOME_HTTP_4XX || err == NULL)
+        lt_upstream_state_note_ok(run->state);
+    else
+        lt_upstream_state_note_error(run->state, err, run->health_probe);
+}
+
 /* One exchange with the upstream ended: count how, and how long it took. Cancelled exchanges are not counted. */
 static void attempt_ended_as(lt_call_run_t *run, lt_outcome_t outcome)
 {
@@ -137,13 +183,20 @@ static void attempt_ended_as(lt_call_run_t *run, lt_outcome_t outcome)
     clock_gettime(CLOCK_MONOTONIC, &now);
     double s =
         (double)(now.tv_sec - run->attempt_started.tv_sec) + (double)(now.tv_nsec - run->attempt_started.tv_nsec) / 1e9;
+    if (run->health_probe) {
+        lt_histogram_observe(&run->state->probe_seconds, s);
+        atomic_fetch_add(&run->state->probe_outcomes[outcome], 1);
+        return;
+    }
     lt_histogram_observe(&run->state->attempt_seconds, s);
     atomic_fetch_add(&run->state->outcomes[outcome], 1);
 }
 
 static void attempt_ended(lt_call_run_t *run, const lt_upstream_response_t *resp, const lt_error_t *err)
 {
-    attempt_ended_as(run, lt_outcome_classify(err, resp ? resp->status : 0));
+    lt_outcome_t outcome = lt_outcome_classify(err, resp ? resp->status : 0);
+    attempt_ended_as(run, outcome);
+    note_result(run, outcome, err);
 }
 
 /* ---- ending ---------------------------------------------------------------- */
@@ -172,7 +225,8 @@ static void release(lt_call_run_t *run)
         lt_breaker_release_probe(&run->state->breaker);
         run->probe = false;
     }
-    atomic_fetch_sub(&run->state->inflight, 1);
+    if (!run->health_probe)
+        atomic_fetch_sub(&run->state->inflight, 1);
 }
 
 static void finish(lt_call_run_t *run, json_t *result, const lt_error_t *err)
@@ -199,6 +253,8 @@ static bool is_upstream_failure(const lt_error_t *err)
 
 static void report(lt_call_run_t *run, bool failed)
 {
+    if (run->health_probe)
+        return;
     lt_breaker_report(&run->state->breaker, failed, run->probe, lt_clock_ms());
     run->probe = false;
 }
@@ -236,7 +292,8 @@ static void attempt_failed(lt_call_run_t *run, const lt_error_t *err)
         report(run, true);
     lt_call_t *call = run->call;
     int next = call->attempt + 1;
-    if (!err->retryable || !run->op->idempotent || was_probe || next >= run->conf->retry.max_attempts) {
+    if (!err->retryable || !run->op->idempotent || was_probe || run->health_probe ||
+        next >= run->conf->retry.max_attempts) {
         finish(run, NULL, err);
         return;
     }
@@ -330,7 +387,7 @@ static void send_request(lt_call_run_t *run,
         finish(run, NULL, &err);
         return;
     }
-    atomic_fetch_add(&run->state->attempts, 1);
+    atomic_fetch_add(run->health_probe ? &run->state->probe_attempts : &run->state->attempts, 1);
     clock_gettime(CLOCK_MONOTONIC, &run->attempt_started);
     run->exchange = lt_upstream_send(run->env->client, run->conf, &run->req, timeout, on_done, run, &err);
     if (run->exchange == NULL)
@@ -438,7 +495,8 @@ static void attempt(lt_call_run_t *run)
     lt_error_t err;
     lt_error_clear(&err);
     int64_t retry_after_ms = 0;
-    switch (lt_breaker_admit(&run->state->breaker, lt_clock_ms(), &retry_after_ms)) {
+    switch (run->health_probe ? LT_BREAKER_ALLOW
+                              : lt_breaker_admit(&run->state->breaker, lt_clock_ms(), &retry_after_ms)) {
     case LT_BREAKER_DENY:
         atomic_fetch_add(&run->state->refused_open, 1);
         lt_error_set(&err, LT_ERR_UPSTREAM_UNAVAILABLE, "circuit_open",
@@ -484,6 +542,24 @@ lt_call_run_t *lt_call_start(lt_call_env_t *env, const lt_upstream_conf_t *upstr
         return run;
     }
     /* The first attempt also starts from the loop, so a breaker refusal never answers inside this call. */
+    arm_timer(run, 0);
+    return run;
+}
+
+lt_call_run_t *lt_call_start_probe(lt_call_env_t *env, const lt_upstream_conf_t *upstream, const lt_operation_t *op,
+                                   lt_call_t *call, lt_call_done_fn done, void *arg)
+{
+    lt_call_run_t *run = lt_arena_alloc(call->arena, sizeof(*run));
+    run->env = env;
+    run->state = lt_call_env_state(env, upstream);
+    run->conf = upstream;
+    run->op = op;
+    run->call = call;
+    run->done = done;
+    run->arg = arg;
+    run->health_probe = true;
+    run->deadline_ms = lt_clock_ms() + upstream->probe.timeout_ms;
+    run->timer = evtimer_new(env->base, on_timer, run);
     arm_timer(run, 0);
     return run;
 }

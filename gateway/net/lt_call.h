@@ -15,7 +15,9 @@
 #define LT_CALL_H
 
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lt_adapter.h"
@@ -34,7 +36,27 @@ typedef struct lt_upstream_state {
     _Atomic uint64_t calls, attempts, retries, refused_open, refused_busy;
     _Atomic uint64_t outcomes[LT_OUTCOME_COUNT]; /* how attempts that got to an end ended (lt_metrics.h) */
     lt_histogram_t attempt_seconds;              /* per attempt, token fetches included */
+    /* Probe traffic (lt_probe.h) is counted apart, so that it never passes for citizens' traffic. */
+    _Atomic uint64_t probe_attempts;
+    _Atomic uint64_t probe_outcomes[LT_OUTCOME_COUNT];
+    lt_histogram_t probe_seconds;
+    /* The last attempt that worked and the last that failed, any traffic, for /status (wall clock, ms). */
+    _Atomic int64_t last_ok_ms;
+    pthread_mutex_t note_lock; /* guards last_error */
+    struct {
+        int64_t at_ms;    /* 0: none yet */
+        bool probe;       /* a probe's attempt, not a citizen's */
+        char code[48];    /* lt_error_t code */
+        char detail[320]; /* lt_error_t detail: never personal data */
+    } last_error;
 } lt_upstream_state_t;
+
+/* Notes an attempt that worked, or one that failed (err), for /status. Thread-safe. */
+void lt_upstream_state_note_ok(lt_upstream_state_t *st);
+void lt_upstream_state_note_error(lt_upstream_state_t *st, const lt_error_t *err, bool probe);
+/* Copies the last error under its lock (at_ms 0: none). */
+void lt_upstream_state_last_error(lt_upstream_state_t *st, int64_t *at_ms, bool *probe, char *code, size_t code_len,
+                                  char *detail, size_t detail_len);
 
 lt_upstream_state_t *lt_upstream_states_new(const lt_config_t *config);
 void lt_upstream_states_free(lt_upstream_state_t *states, size_t n);
@@ -54,6 +76,13 @@ typedef struct lt_call_run lt_call_run_t;
 /* call->arena, ctx, settings and input must be set; the run lives in call->arena. */
 lt_call_run_t *lt_call_start(lt_call_env_t *env, const lt_upstream_conf_t *upstream, const lt_operation_t *op,
                              lt_call_t *call, lt_call_done_fn done, void *arg);
+/*
+ * A health probe (lt_probe.h): one attempt, no retry, outside the in-flight cap and the circuit breaker (a probe
+ * measures the system whatever the breaker thinks of it, and its result never moves the breaker), counted in the
+ * probe_* counters. The token, when the system has one, is the shared one.
+ */
+lt_call_run_t *lt_call_start_probe(lt_call_env_t *env, const lt_upstream_conf_t *upstream, const lt_operation_t *op,
+                                   lt_call_t *call, lt_call_done_fn done, void *arg);
 /* Stops the run; done is not called. Safe at any point before done ran. */
 void lt_call_cancel(lt_call_run_t *run);
 

@@ -22,6 +22,30 @@ void lt_histogram_observe(lt_histogram_t *h, double seconds)
     atomic_fetch_add(&h->sum_ns, (uint64_t)(seconds * 1e9));
 }
 
+double lt_histogram_bound(int i)
+{
+    return i >= 0 && i < LT_METRICS_NBUCKETS ? bounds[i] : bounds[LT_METRICS_NBUCKETS - 1];
+}
+
+double lt_histogram_quantile(const uint64_t per_bucket[LT_METRICS_NBUCKETS + 1], double q)
+{
+    uint64_t total = 0;
+    for (int i = 0; i <= LT_METRICS_NBUCKETS; i++)
+        total += per_bucket[i];
+    if (total == 0)
+        return -1;
+    double rank = q * (double)total, below = 0;
+    for (int i = 0; i < LT_METRICS_NBUCKETS; i++) {
+        double here = (double)per_bucket[i];
+        if (here > 0 && below + here >= rank) {
+            double lower = i == 0 ? 0 : bounds[i - 1];
+            return lower + (bounds[i] - lower) * (rank - below) / here;
+        }
+        below += here;
+    }
+    return bounds[LT_METRICS_NBUCKETS - 1];
+}
+
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
 const char *lt_outcome_name(lt_outcome_t o)
@@ -272,4 +296,83 @@ void lt_metrics_render_requests(lt_mbuf_t *b)
         lt_mbuf_free(&labels);
     }
     pthread_mutex_unlock(&lock);
+}
+
+/* ---- listeners ----------------------------------------------------------------------------- */
+
+typedef struct {
+    char name[16];
+    _Atomic long open;
+    _Atomic uint64_t failures[LT_TLS_FAIL_COUNT];
+} listener_t;
+
+static listener_t listeners[LT_METRICS_MAX_LISTENERS];
+static _Atomic int nlisteners;
+static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *lt_tls_failure_name(lt_tls_failure_t f)
+{
+    static const char *const names[LT_TLS_FAIL_COUNT] = {
+        "no_certificate", "unknown_ca", "bad_certificate", "protocol_version", "no_shared_cipher",
+        "peer_alert",     "other"};
+    return (unsigned)f < LT_TLS_FAIL_COUNT ? names[f] : "other";
+}
+
+int lt_metrics_listener(const char *name)
+{
+    pthread_mutex_lock(&listeners_lock);
+    int n = atomic_load(&nlisteners), found = -1;
+    for (int i = 0; i < n && found < 0; i++)
+        if (strcmp(listeners[i].name, name) == 0)
+            found = i;
+    if (found < 0 && n < LT_METRICS_MAX_LISTENERS) {
+        snprintf(listeners[n].name, sizeof(listeners[n].name), "%s", name);
+        found = n;
+        atomic_store(&nlisteners, n + 1); /* published after its name: readers never see a half-made slot */
+    }
+    pthread_mutex_unlock(&listeners_lock);
+    return found;
+}
+
+void lt_metrics_connection_opened(int listener)
+{
+    if (listener >= 0 && listener < LT_METRICS_MAX_LISTENERS)
+        atomic_fetch_add(&listeners[listener].open, 1);
+}
+
+void lt_metrics_connection_closed(int listener)
+{
+    if (listener >= 0 && listener < LT_METRICS_MAX_LISTENERS)
+        atomic_fetch_sub(&listeners[listener].open, 1);
+}
+
+void lt_metrics_tls_failure(int listener, lt_tls_failure_t reason)
+{
+    if (listener >= 0 && listener < LT_METRICS_MAX_LISTENERS && (unsigned)reason < LT_TLS_FAIL_COUNT)
+        atomic_fetch_add(&listeners[listener].failures[reason], 1);
+}
+
+long lt_metrics_open_connections(const char *name)
+{
+    int n = atomic_load(&nlisteners);
+    for (int i = 0; i < n; i++)
+        if (strcmp(listeners[i].name, name) == 0)
+            return atomic_load(&listeners[i].open);
+    return 0;
+}
+
+void lt_metrics_render_listeners(lt_mbuf_t *b)
+{
+    int n = atomic_load(&nlisteners);
+    lt_mbuf_family(b, "lienthong_open_connections", "gauge", "Connections open now on a listener of ours.");
+    for (int i = 0; i < n; i++)
+        lt_mbuf_printf(b, "lienthong_open_connections{listener=\"%s\"} %ld\n", listeners[i].name,
+                       atomic_load(&listeners[i].open));
+    lt_mbuf_family(b, "lienthong_tls_handshake_failures_total", "counter",
+                   "TLS handshakes on a listener of ours that failed, by reason.");
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < LT_TLS_FAIL_COUNT; r++)
+            lt_mbuf_printf(b, "lienthong_tls_handshake_failures_total{listener=\"%s\",reason=\"%s\"} %llu\n",
+                           listeners[i].name, lt_tls_failure_name((lt_tls_failure_t)r),
+                           (unsigned long long)atomic_load(&listeners[i].failures[r]));
 }

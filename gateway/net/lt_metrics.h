@@ -34,6 +34,14 @@ typedef struct lt_histogram {
 } lt_histogram_t;
 
 void lt_histogram_observe(lt_histogram_t *h, double seconds);
+/* The upper bound of finite bucket i (0 <= i < LT_METRICS_NBUCKETS), in seconds. */
+double lt_histogram_bound(int i);
+/*
+ * The q-quantile (0 < q < 1) of observations counted per bucket (not cumulative; the last is +Inf), interpolated
+ * linearly inside its bucket as Prometheus' histogram_quantile() does. An answer in the +Inf bucket is the largest
+ * finite bound. Returns -1 when there is no observation.
+ */
+double lt_histogram_quantile(const uint64_t per_bucket[LT_METRICS_NBUCKETS + 1], double q);
 
 /* How one upstream attempt ended; see docs/operations.md "Metrics" for the classification. */
 typedef enum {
@@ -76,5 +84,32 @@ void lt_mbuf_histogram(lt_mbuf_t *b, const char *name, const char *labels, const
 
 /* Appends the northbound request families (counter and latency histogram). */
 void lt_metrics_render_requests(lt_mbuf_t *b);
+
+/* ---- listeners: open connections and TLS handshake failures ------------------------------------ */
+
+#define LT_METRICS_MAX_LISTENERS 4 /* api, callbacks, admin, and one spare */
+
+/* Why a TLS handshake on one of our listeners failed (lt_tls.c reads it off the alert OpenSSL sends). */
+typedef enum {
+    LT_TLS_FAIL_NO_CERTIFICATE,  /* the client sent no certificate */
+    LT_TLS_FAIL_UNKNOWN_CA,      /* its certificate does not chain to our CA */
+    LT_TLS_FAIL_BAD_CERTIFICATE, /* expired, not yet valid, or otherwise unacceptable */
+    LT_TLS_FAIL_PROTOCOL,        /* TLS older than 1.2, or not TLS at all */
+    LT_TLS_FAIL_NO_SHARED_CIPHER,
+    LT_TLS_FAIL_PEER_ALERT, /* the client refused us (for example it does not trust our certificate) */
+    LT_TLS_FAIL_OTHER,
+    LT_TLS_FAIL_COUNT
+} lt_tls_failure_t;
+
+const char *lt_tls_failure_name(lt_tls_failure_t f);
+/* Slot of a listener by name ("api"), created on first use; -1 when the table is full. Thread-safe. */
+int lt_metrics_listener(const char *name);
+void lt_metrics_connection_opened(int listener);
+void lt_metrics_connection_closed(int listener);
+void lt_metrics_tls_failure(int listener, lt_tls_failure_t reason);
+/* Open connections of a listener now (for /status and tests). */
+long lt_metrics_open_connections(const char *name);
+/* Appends lienthong_open_connections and lienthong_tls_handshake_failures_total. */
+void lt_metrics_render_listeners(lt_mbuf_t *b);
 
 #endif

@@ -18,6 +18,13 @@ SSL_CTX *lt_tls_server_ctx_new(const char *cert, const char *key, const char *cl
 /* Loads an upstream's client certificate, key and CA the way libcurl will, so bad files stop start-up. */
 int lt_tls_check_client_files(const char *what, const char *cert, const char *key, const char *ca, lt_error_t *err);
 
+/*
+ * Counts a connection of a listener (lt_metrics_listener slot) in lienthong_open_connections until its SSL is
+ * freed, and, when its handshake fails, the reason in lienthong_tls_handshake_failures_total. Call it on every SSL
+ * made from a context of lt_tls_server_ctx_new (whose info callback reads the alerts).
+ */
+void lt_tls_track(SSL *ssl, int listener);
+
 /* The peer certificate's subject CN into buf ("" when none). */
 void lt_tls_peer_cn(SSL *ssl, char *buf, size_t buflen);
 

@@ -25,7 +25,7 @@
 
 #define LT_TOKEN_MAX         2048
 #define LT_TOKEN_RATE_SLOTS  64
-#define LT_TOKEN_MAX_WORKERS 256
+#define LT_TOKEN_MAX_WORKERS 260 /* workers (at most 256) and the main loop, whose probes may wait on a token */
 /* After a failed fetch, askers get its error for this long instead of fetching again: a refused client secret
  * does not fix itself in milliseconds, and the token endpoint's rate limit is better spent later. */
 #define LT_TOKEN_FAILURE_HOLD_MS 1000

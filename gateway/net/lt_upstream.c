@@ -2,9 +2,11 @@
 #include "lt_upstream.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_certs.h"
 #include "lt_log.h"
 
 struct lt_upstream_client {
@@ -23,6 +25,7 @@ struct lt_upstream_exchange {
     char *body;
     size_t len, cap, max;
     bool too_large;
+    bool connect_only; /* a TLS handshake and nothing more (lt_upstream_handshake) */
     char retry_after[64];
     lt_upstream_done_fn done;
     void *arg;
@@ -35,11 +38,38 @@ typedef struct {
 
 static void check_multi_info(lt_upstream_client_t *client);
 
+static int owner_index = -1; /* SSL_CTX ex_data: the upstream's name, for the verify callback */
+
 int lt_upstream_global_init(lt_error_t *err)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return lt_error_set(err, LT_ERR_INTERNAL, "curl", "libcurl failed to initialise");
+    owner_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     return 0;
+}
+
+/* ---- the national system's certificate, as its handshake shows it ------------------------ */
+
+/* Sees the server's leaf whether or not it verifies, so an expired or wrong certificate still shows on /status
+ * with its dates. It changes no verdict: it returns OpenSSL's own. */
+static int on_verify(int ok, X509_STORE_CTX *store)
+{
+    if (X509_STORE_CTX_get_error_depth(store) != 0)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const char *owner = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), owner_index) : NULL;
+    if (owner != NULL)
+        lt_certs_note("upstream_server", owner, X509_STORE_CTX_get_current_cert(store));
+    return ok;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION: libcurl makes one SSL_CTX per new connection, so this runs once per handshake. */
+static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *userptr)
+{
+    SSL_CTX *ctx = sslctx;
+    SSL_CTX_set_ex_data(ctx, owner_index, userptr);
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
+    return CURLE_OK;
 }
 
 /* ---- event plumbing ---------------------------------------------------- */
@@ -208,6 +238,8 @@ static void set_tls_options(CURL *easy, const lt_upstream_conf_t *conf)
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, (void *)conf->name);
 }
 
 static int build_easy(lt_upstream_exchange_t *x, const lt_upstream_request_t *req, long timeout_ms, lt_error_t *err)
@@ -245,6 +277,53 @@ static int build_easy(lt_upstream_exchange_t *x, const lt_upstream_request_t *re
     return 0;
 }
 
+static lt_upstream_exchange_t *start(lt_upstream_client_t *client, lt_upstream_exchange_t *x, lt_error_t *err)
+{
+    if (curl_multi_add_handle(client->multi, x->easy) != CURLM_OK) {
+        lt_error_set(err, LT_ERR_INTERNAL, "curl", "cannot start an upstream transfer");
+        curl_slist_free_all(x->headers);
+        curl_easy_cleanup(x->easy);
+        free(x);
+        return NULL;
+    }
+    x->next = client->exchanges;
+    if (client->exchanges != NULL)
+        client->exchanges->prev = x;
+    client->exchanges = x;
+    return x;
+}
+
+lt_upstream_exchange_t *lt_upstream_handshake(lt_upstream_client_t *client, const lt_upstream_conf_t *conf,
+                                              long timeout_ms, lt_upstream_done_fn done, void *arg, lt_error_t *err)
+{
+    lt_upstream_exchange_t *x = calloc(1, sizeof(*x));
+    x->client = client;
+    x->conf = conf;
+    x->done = done;
+    x->arg = arg;
+    x->connect_only = true;
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) {
+        free(x);
+        lt_error_set(err, LT_ERR_INTERNAL, "curl", "cannot create an upstream transfer");
+        return NULL;
+    }
+    char url[2048];
+    snprintf(url, sizeof(url), "%s/", conf->base_url);
+    curl_easy_setopt(x->easy, CURLOPT_URL, url);
+    curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+    /* A real handshake every time, on a connection nobody else will reuse: it measures the system, not our pool. */
+    curl_easy_setopt(x->easy, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    set_tls_options(x->easy, conf);
+    return start(client, x, err);
+}
+
 lt_upstream_exchange_t *lt_upstream_send(lt_upstream_client_t *client, const lt_upstream_conf_t *conf,
                                          const lt_upstream_request_t *req, long timeout_ms, lt_upstream_done_fn done,
                                          void *arg, lt_error_t *err)
@@ -264,18 +343,7 @@ lt_upstream_exchange_t *lt_upstream_send(lt_upstream_client_t *client, const lt_
         free(x);
         return NULL;
     }
-    if (curl_multi_add_handle(client->multi, x->easy) != CURLM_OK) {
-        lt_error_set(err, LT_ERR_INTERNAL, "curl", "cannot start an upstream transfer");
-        curl_slist_free_all(x->headers);
-        curl_easy_cleanup(x->easy);
-        free(x);
-        return NULL;
-    }
-    x->next = client->exchanges;
-    if (client->exchanges != NULL)
-        client->exchanges->prev = x;
-    client->exchanges = x;
-    return x;
+    return start(client, x, err);
 }
 
 /* ---- completion ---------------------------------------------------------- */

@@ -6,6 +6,9 @@
  *
  * The done callback runs from the event loop, never from inside
  * lt_upstream_send(), and never after lt_upstream_cancel().
+ *
+ * Every new connection's handshake notes the server's certificate in
+ * lt_certs ("upstream_server", the upstream's name), for its expiry.
  */
 #ifndef LT_UPSTREAM_H
 #define LT_UPSTREAM_H
@@ -35,6 +38,13 @@ lt_upstream_exchange_t *lt_upstream_send(lt_upstream_client_t *client, const lt_
                                          const lt_upstream_request_t *req, long timeout_ms, lt_upstream_done_fn done,
                                          void *arg, lt_error_t *err);
 void lt_upstream_cancel(lt_upstream_exchange_t *exchange);
+
+/*
+ * A TLS handshake with conf's server and nothing more (a health probe where no request is safe): a fresh
+ * connection, closed after. done gets a response with status 0 and an empty body on success.
+ */
+lt_upstream_exchange_t *lt_upstream_handshake(lt_upstream_client_t *client, const lt_upstream_conf_t *conf,
+                                              long timeout_ms, lt_upstream_done_fn done, void *arg, lt_error_t *err);
 
 /* Called once at start-up, before any thread starts. */
 int lt_upstream_global_init(lt_error_t *err);

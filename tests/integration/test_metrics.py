@@ -83,7 +83,10 @@ class MetricsTest(unittest.TestCase):
                        "lienthong_upstream_outcomes_total", "lienthong_upstream_duration_seconds",
                        "lienthong_upstream_circuit_state", "lienthong_upstream_inflight",
                        "lienthong_upstream_refused_total", "lienthong_cache_requests_total",
-                       "lienthong_cache_backend_up"):
+                       "lienthong_cache_backend_up", "lienthong_open_connections",
+                       "lienthong_tls_handshake_failures_total", "lienthong_certificate_expiry_seconds",
+                       "lienthong_probe_attempts_total", "lienthong_probe_outcomes_total",
+                       "lienthong_probe_duration_seconds", "lienthong_upstream_health"):
             self.assertIn("# TYPE %s " % family, text)
         # The check can fail: promtool refuses a broken exposition (a counter without _total, a bad sample line).
         broken = text + "# TYPE lienthong_broken counter\nlienthong_broken{x=\"1} 1\n"
@@ -178,6 +181,63 @@ class RefusedMetricsTest(unittest.TestCase):
         finally:
             gw.kill()
             sim.kill()
+
+
+class ListenerMetricsTest(unittest.TestCase):
+    """Open connections on the api listener, and failed handshakes by reason: each refusal is made once, by a client
+    the gateway must refuse, and counted once under its own reason."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gw = h.Gateway(overrides={"upstreams": {"population": {"probe": {"enabled": False}}}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.kill()
+
+    def samples(self):
+        return parse(self.gw.admin("GET", "/metrics").body.decode())
+
+    def failures(self, s, reason):
+        return value(s, "lienthong_tls_handshake_failures_total", listener="api", reason=reason)
+
+    def test_open_connections_follow_clients(self):
+        h.wait_for(lambda: value(self.samples(), "lienthong_open_connections", listener="api") == 0,
+                   what="no connection left from start-up")
+        clients = [h.KeepAliveClient(self.gw.port).connect() for _ in range(3)]
+        try:
+            for c in clients:
+                self.assertEqual(c.request("GET", "/nowhere").status, 404)
+            self.assertEqual(value(self.samples(), "lienthong_open_connections", listener="api"), 3)
+        finally:
+            for c in clients:
+                c.close()
+        h.wait_for(lambda: value(self.samples(), "lienthong_open_connections", listener="api") == 0,
+                   what="the connections closed")
+
+    def test_handshake_failures_are_counted_by_reason(self):
+        import ssl
+        reasons = ("no_certificate", "unknown_ca", "protocol_version", "bad_certificate", "other")
+        before = self.samples()
+        # No client certificate (TLS 1.3: certificate_required; TLS 1.2: handshake_failure, read off the error).
+        for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+            p = h.tls_probe(self.gw.port, cert=None, max_version=version)
+            self.assertEqual(p["received"], b"", p)
+        # A well-formed certificate from another CA.
+        p = h.tls_probe(self.gw.port, cert="outsider-client")
+        self.assertEqual(p["received"], b"", p)
+        # TLS 1.1 from a client that really offers it.
+        rc, out = h.s_client(self.gw.port, ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+        self.assertNotEqual(rc, 0, out)
+        after = h.wait_for(lambda: (lambda s: s if self.failures(s, "protocol_version") > self.failures(
+            before, "protocol_version") else None)(self.samples()), what="the protocol_version failure")
+        expected = {"no_certificate": 2, "unknown_ca": 1, "protocol_version": 1, "bad_certificate": 0, "other": 0}
+        for reason in reasons:
+            self.assertEqual(self.failures(after, reason) - self.failures(before, reason), expected[reason], reason)
+        # A good client is not a failure.
+        self.assertEqual(h.tls_probe(self.gw.port, cert="portal")["received"][:5], b"HTTP/")
+        again = self.samples()
+        self.assertEqual(sum(self.failures(again, r) for r in reasons), sum(self.failures(after, r) for r in reasons))
 
 
 if __name__ == "__main__":

@@ -127,6 +127,21 @@ static void test_outcomes_are_classified(void **state)
     assert_string_equal(lt_outcome_name(LT_OUTCOME_HTTP_4XX), "http_4xx");
 }
 
+/* Bounds 0.005 0.01 0.025 0.05 0.1 ...: the same arithmetic as Prometheus' histogram_quantile(). */
+static void test_quantiles_interpolate_inside_their_bucket(void **state)
+{
+    uint64_t b[LT_METRICS_NBUCKETS + 1] = {0};
+    assert_true(lt_histogram_quantile(b, 0.5) < 0); /* nothing observed */
+    b[0] = 10;                                      /* ten in (0, 5 ms] */
+    assert_float_equal(lt_histogram_quantile(b, 0.5), 0.0025, 1e-9);
+    b[4] = 10; /* ten more in (50 ms, 100 ms] */
+    assert_float_equal(lt_histogram_quantile(b, 0.5), 0.005, 1e-9);
+    assert_float_equal(lt_histogram_quantile(b, 0.95), 0.05 + 0.05 * 0.9, 1e-9);
+    memset(b, 0, sizeof(b));
+    b[LT_METRICS_NBUCKETS] = 3; /* only beyond the largest bound: that bound is all we can say */
+    assert_float_equal(lt_histogram_quantile(b, 0.99), 10.0, 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_histogram_buckets_are_cumulative),
         cmocka_unit_test(test_the_request_table_is_bounded),
         cmocka_unit_test(test_outcomes_are_classified),
+        cmocka_unit_test(test_quantiles_interpolate_inside_their_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

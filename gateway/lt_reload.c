@@ -1,0 +1,125 @@
+/* Re-read, check, apply the live part, and say what needs a restart. */
+#include "lt_reload.h"
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lt_certs.h"
+#include "lt_log.h"
+#include "lt_tls.h"
+
+/* Every section path (up to two levels: "upstreams.population", "listeners.api") whose JSON differs. */
+static void diff_sections(const json_t *old, const json_t *new, const char *prefix, int depth, json_t *out)
+{
+    const char *key;
+    json_t *v;
+    json_t *keys = json_object();
+    json_object_foreach((json_t *)old, key, v) json_object_set_new(keys, key, json_true());
+    json_object_foreach((json_t *)new, key, v) json_object_set_new(keys, key, json_true());
+    json_object_foreach(keys, key, v)
+    {
+        const json_t *a = json_object_get(old, key), *b = json_object_get(new, key);
+        if (strncmp(key, "//", 2) == 0 || json_equal((json_t *)a, (json_t *)b))
+            continue;
+        char path[256];
+        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", key);
+        if (depth < 2 && json_is_object(a) && json_is_object(b))
+            diff_sections(a, b, path, depth + 1, out);
+        else
+            json_array_append_new(out, json_string(path));
+    }
+    json_decref(keys);
+}
+
+/* The running process noted each certificate it loaded: a file that now holds another one was renewed in place. */
+static void renewed_files(const lt_config_t *c, json_t *out)
+{
+    lt_cert_info_t held[LT_CERTS_MAX];
+    size_t n = lt_certs_snapshot(held, LT_CERTS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const char *path = NULL, *key = NULL;
+        if (strcmp(held[i].role, "api_server") == 0) {
+            path = c->api.cert;
+            key = "listeners.api.cert";
+        }
+        for (size_t u = 0; u < c->nupstreams && path == NULL; u++)
+            if (strcmp(held[i].role, "upstream_client") == 0 && strcmp(held[i].owner, c->upstreams[u].name) == 0)
+                path = c->upstreams[u].cert, key = "upstreams.*.cert";
+        if (path == NULL)
+            continue;
+        FILE *f = fopen(path, "r");
+        X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        if (f != NULL)
+            fclose(f);
+        if (x == NULL)
+            continue;
+        struct tm tm;
+        time_t not_after = ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1 ? timegm(&tm) : 0;
+        X509_free(x);
+        if ((int64_t)not_after != held[i].not_after)
+            json_array_append_new(out, json_sprintf("%s (%s: the file holds a new certificate)", key, path));
+    }
+}
+
+/* The same checks as --check-config: a reload never accepts what a start would refuse. */
+static int check_files(const lt_config_t *c, lt_error_t *err)
+{
+    SSL_CTX *ctx = lt_tls_server_ctx_new(c->api.cert, c->api.key, c->api.client_ca, err);
+    if (ctx == NULL)
+        return -1;
+    SSL_CTX_free(ctx);
+    for (size_t i = 0; i < c->nupstreams; i++) {
+        char what[128];
+        snprintf(what, sizeof(what), "upstreams.%s", c->upstreams[i].name);
+        if (lt_tls_check_client_files(what, c->upstreams[i].cert, c->upstreams[i].key, c->upstreams[i].ca, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int lt_reload_run(const char *path, const lt_config_t *running, const json_t *running_raw, json_t *report)
+{
+    lt_error_t err;
+    lt_error_clear(&err);
+    json_t *applied = json_array(), *restart = json_array();
+    json_object_set_new(report, "applied", applied);
+    json_object_set_new(report, "restart_needed", restart);
+    lt_config_t *next = lt_config_load(path, &err);
+    json_t *raw = next ? json_load_file(path, 0, NULL) : NULL;
+    lt_log_level_t level;
+    if (next != NULL && lt_log_parse_level(next->log_level, &level) != 0)
+        lt_error_set(&err, LT_ERR_INTERNAL, "config", "log_level: must be error, warn, info or debug");
+    else if (next != NULL && raw != NULL && check_files(next, &err) == 0) {
+        /* The level in force: the running config's until a reload changes it (main loop only). */
+        static char in_force[16];
+        if (in_force[0] == '\0')
+            snprintf(in_force, sizeof(in_force), "%s", running->log_level);
+        if (strcmp(next->log_level, in_force) != 0) {
+            lt_log_set_level(level);
+            snprintf(in_force, sizeof(in_force), "%s", next->log_level);
+            json_array_append_new(applied, json_sprintf("log_level=%s", next->log_level));
+        }
+        diff_sections(running_raw, raw, "", 0, restart);
+        size_t i;
+        json_t *v;
+        json_array_foreach(restart, i, v) if (strcmp(json_string_value(v), "log_level") == 0)
+        {
+            json_array_remove(restart, i);
+            break;
+        }
+        renewed_files(running, restart);
+        json_decref(raw);
+        lt_config_free(next);
+        lt_log_info("reload: %zu change(s) applied, %zu need a restart", json_array_size(applied),
+                    json_array_size(restart));
+        return 200;
+    }
+    json_decref(raw);
+    lt_config_free(next);
+    json_object_set_new(report, "error", json_string(err.detail[0] ? err.detail : "the configuration did not load"));
+    lt_log_warn("reload: refused, nothing changed: %s", err.detail);
+    return 400;
+}
