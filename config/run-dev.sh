@@ -18,9 +18,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-# Every national system in one simulator process, on the ports config/dev.json names (service 91xx, control 92xx).
-systems=(population business tax insurance)
-"$sim" --system all --certs-dir "$pki" --seed "$seed" &
+# Every national system in one simulator process, on the ports config/dev.json names (service 91xx, control 92xx),
+# with the payment gateway's IPN pointed at the gateway's callbacks listener and the portal's webhook receiver.
+systems=(population business tax insurance payment webhook)
+"$sim" --system all --certs-dir "$pki" --seed "$seed" --ipn-url https://localhost:8444/payments/vnpay/ipn &
 pids+=($!)
 "$build/lienthong-gateway" --config "$root/config/dev.json" &
 pids+=($!)
@@ -44,7 +45,9 @@ who="-H 'X-Officer-Id: CB-0001' -H 'X-Purpose: HS-2026-000123'"
 cat <<MSG
 
 Liên Thông is running: api https://localhost:8443 (mutual TLS), admin http://127.0.0.1:9090.
-Simulators: population :9101, business :9102, tax :9103, insurance :9104 (control on :92xx).
+Callbacks (payment IPN and return) https://localhost:8444.
+Simulators: population :9101, business :9102, tax :9103, insurance :9104, payment :9105,
+webhook receiver :9106 (control on :92xx).
 Ctrl-C stops everything.
 
 Try a citizen lookup with the portal's certificate:
@@ -58,6 +61,16 @@ And the other national systems:
 curl $auth $who https://localhost:8443/v1/businesses/$business
 curl $auth $who https://localhost:8443/v1/taxpayers/$taxpayer
 curl $auth $who https://localhost:8443/v1/insured/$insured
+
+A fee payment: create it, open its pay_url in a browser (accept the dev certificate), pay or cancel,
+then read its state and the event the portal's webhook received (the browser ends on the
+portal's return_url, which does not exist in dev):
+
+curl $auth -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
+  https://localhost:8443/v1/payments \\
+  -d '{"dossier_id":"000.00.12.H53-241122-0001","amount_vnd":150000,"description":"Lệ phí hồ sơ","return_url":"https://portal.example.vn/ket-qua","client_ip":"127.0.0.1"}'
+curl $auth https://localhost:8443/v1/payments/PAYMENT_ID
+curl http://127.0.0.1:9206/control/webhook/events
 
 MSG
 wait -n "${pids[@]}"

@@ -19,9 +19,18 @@
 
 typedef struct lt_worker lt_worker_t;
 
-/* Creates the worker's loop and binds its listener in the calling thread, so bind errors stop start-up. */
-lt_worker_t *lt_worker_new(int index, const lt_config_t *config, SSL_CTX *api_tls, lt_upstream_state_t *states,
-                           lt_cache_t *cache, void (*on_exit)(void *), void *on_exit_arg, lt_error_t *err);
+/* What every worker shares: read-only, or guarded on purpose. */
+typedef struct lt_worker_shared {
+    const lt_config_t *config;
+    SSL_CTX *api_tls, *callbacks_tls; /* callbacks_tls: NULL without payments */
+    lt_upstream_state_t *states;
+    lt_cache_t *cache;
+    struct lt_pay_service *payments; /* NULL without payments */
+} lt_worker_shared_t;
+
+/* Creates the worker's loop and binds its listeners in the calling thread, so bind errors stop start-up. */
+lt_worker_t *lt_worker_new(int index, const lt_worker_shared_t *shared, void (*on_exit)(void *), void *on_exit_arg,
+                           lt_error_t *err);
 int lt_worker_start(lt_worker_t *w);
 /* Thread-safe: ask the worker to stop accepting and exit once drained or after the grace period. */
 void lt_worker_request_stop(lt_worker_t *w);

@@ -17,8 +17,13 @@
 
 #include "lt_admin.h"
 #include "lt_cache.h"
+#include "lt_certs.h"
 #include "lt_config.h"
 #include "lt_log.h"
+#include "lt_probe.h"
+#include "lt_reload.h"
+#include "lt_pay_runtime.h"
+#include "lt_pay_service.h"
 #include "lt_tls.h"
 #include "lt_upstream.h"
 #include "lt_worker.h"
@@ -27,11 +32,17 @@
 typedef struct gateway {
     lt_config_t *config;
     SSL_CTX *api_tls;
+    SSL_CTX *callbacks_tls;      /* payments only: the callbacks listener's server certificate */
+    lt_pay_service_t *payments;  /* NULL without a payments section */
+    lt_pay_runtime_t *pay_runtime;
     lt_upstream_state_t *states; /* per upstream, shared by every worker */
     lt_cache_t *cache;           /* shared by every worker */
     struct event_base *base;
     lt_cache_worker_t *admin_cache; /* the main loop's: purges from the admin listener */
     lt_admin_t *admin;
+    lt_probes_t *probes; /* on the main loop */
+    json_t *raw_config;  /* the file as loaded, for what a reload changes */
+    struct event *sighup_ev;
     lt_worker_t **workers;
     int nworkers;
     _Atomic int workers_exited;
@@ -68,13 +79,21 @@ static int check_tls_material(gateway_t *gw, lt_error_t *err)
     gw->api_tls = lt_tls_server_ctx_new(c->api.cert, c->api.key, c->api.client_ca, err);
     if (gw->api_tls == NULL)
         return -1;
+    /* The payment gateway and citizens' browsers present no certificate: server authentication only. */
+    if (c->payments.enabled &&
+        (gw->callbacks_tls = lt_tls_server_ctx_new(c->callbacks.cert, c->callbacks.key, NULL, err)) == NULL)
+        return -1;
     for (size_t i = 0; i < c->nupstreams; i++) {
         const lt_upstream_conf_t *u = &c->upstreams[i];
         char what[128];
         snprintf(what, sizeof(what), "upstreams.%s", u->name);
         if (lt_tls_check_client_files(what, u->cert, u->key, u->ca, err) != 0)
             return -1;
+        lt_certs_note_file("upstream_client", u->name, u->cert); /* for its expiry on /metrics and /status */
     }
+    lt_certs_note("api_server", "api", SSL_CTX_get0_certificate(gw->api_tls));
+    if (gw->callbacks_tls != NULL)
+        lt_certs_note("callbacks_server", "callbacks", SSL_CTX_get0_certificate(gw->callbacks_tls));
     return 0;
 }
 
@@ -86,6 +105,23 @@ static bool is_ready(void *arg, json_t *reasons)
         return false;
     }
     return true;
+}
+
+/* POST /reload and SIGHUP: see lt_reload.h. */
+static int reload(void *arg, json_t *report)
+{
+    gateway_t *gw = arg;
+    return lt_reload_run(gw->config->path, gw->config, gw->raw_config, report);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    json_t *report = json_object();
+    reload(arg, report);
+    char *text = json_dumps(report, JSON_COMPACT);
+    lt_log_info("SIGHUP: %s", text);
+    free(text);
+    json_decref(report);
 }
 
 static void on_worker_exit(void *arg)
@@ -136,7 +172,13 @@ static int start_workers(gateway_t *gw, lt_error_t *err)
         n = 256;
     gw->workers = calloc((size_t)n, sizeof(*gw->workers));
     for (int i = 0; i < n; i++) {
-        gw->workers[i] = lt_worker_new(i, gw->config, gw->api_tls, gw->states, gw->cache, count_exit, gw, err);
+        lt_worker_shared_t shared = {.config = gw->config,
+                                     .api_tls = gw->api_tls,
+                                     .callbacks_tls = gw->callbacks_tls,
+                                     .states = gw->states,
+                                     .cache = gw->cache,
+                                     .payments = gw->payments};
+        gw->workers[i] = lt_worker_new(i, &shared, count_exit, gw, err);
         if (gw->workers[i] == NULL)
             return -1;
         gw->nworkers++;
@@ -152,6 +194,19 @@ static int start_workers(gateway_t *gw, lt_error_t *err)
     return 0;
 }
 
+/* The store (journal replay, or Redis), then the main loop's outbox and reconciliation. */
+static int start_payments(gateway_t *gw, lt_error_t *err)
+{
+    if (!gw->config->payments.enabled)
+        return 0;
+    if ((gw->payments = lt_pay_service_new(gw->config, err)) == NULL)
+        return -1;
+    gw->pay_runtime = lt_pay_runtime_new(gw->payments, gw->base);
+    lt_log_info("payments: %s store, callbacks on %s", lt_pay_store_backend(gw->payments->store),
+                gw->config->callbacks.bind);
+    return 0;
+}
+
 static int run(gateway_t *gw, lt_error_t *err)
 {
     evthread_use_pthreads();
@@ -163,10 +218,15 @@ static int run(gateway_t *gw, lt_error_t *err)
     gw->worker_exit_ev = event_new(gw->base, -1, 0, on_worker_exit_main, gw);
     gw->sigterm_ev = evsignal_new(gw->base, SIGTERM, on_signal, gw);
     gw->sigint_ev = evsignal_new(gw->base, SIGINT, on_signal, gw);
+    gw->sighup_ev = evsignal_new(gw->base, SIGHUP, on_sighup, gw);
     event_add(gw->sigterm_ev, NULL);
     event_add(gw->sigint_ev, NULL);
+    event_add(gw->sighup_ev, NULL);
     gw->admin_cache = lt_cache_worker_new(gw->cache, gw->base, NULL);
     gw->states = lt_upstream_states_new(gw->config); /* before the admin listener, whose /metrics reads them */
+    gw->probes = lt_probes_new(gw->base, gw->config, gw->states);
+    if (start_payments(gw, err) != 0)
+        return -1;
     lt_admin_deps_t admin = {.base = gw->base,
                              .bind = gw->config->admin.bind,
                              .is_ready = is_ready,
@@ -174,7 +234,12 @@ static int run(gateway_t *gw, lt_error_t *err)
                              .cache = gw->cache,
                              .cache_loop = gw->admin_cache,
                              .states = gw->states,
-                             .nstates = gw->config->nupstreams};
+                             .nstates = gw->config->nupstreams,
+                             .probes = gw->probes,
+                             .reload = reload,
+                             .payments_summary = gw->pay_runtime ? lt_pay_runtime_summary : NULL,
+                             .payments_admin = gw->pay_runtime ? lt_pay_runtime_admin : NULL,
+                             .payments_arg = gw->pay_runtime};
     if ((gw->admin = lt_admin_new(&admin, err)) == NULL)
         return -1;
     if (start_workers(gw, err) != 0)
@@ -191,11 +256,16 @@ static void cleanup(gateway_t *gw)
         lt_worker_join_and_free(gw->workers[i]);
     free(gw->workers);
     lt_admin_free(gw->admin); /* cancels its purges before their cache handle goes */
+    lt_probes_free(gw->probes);
     lt_cache_worker_free(gw->admin_cache);
+    lt_pay_runtime_free(gw->pay_runtime); /* after the workers: their store conns are gone, then the main loop's */
+    lt_pay_service_free(gw->payments);
+    SSL_CTX_free(gw->callbacks_tls);
     if (gw->base != NULL) {
         event_free(gw->worker_exit_ev);
         event_free(gw->sigterm_ev);
         event_free(gw->sigint_ev);
+        event_free(gw->sighup_ev);
         event_base_free(gw->base);
     }
     SSL_CTX_free(gw->api_tls);
@@ -203,6 +273,7 @@ static void cleanup(gateway_t *gw)
     if (gw->config != NULL)
         lt_upstream_states_free(gw->states, gw->config->nupstreams);
     lt_config_free(gw->config);
+    json_decref(gw->raw_config);
 }
 
 int main(int argc, char **argv)
@@ -242,6 +313,7 @@ int main(int argc, char **argv)
     lt_error_t err;
     lt_error_clear(&err);
     gw.config = lt_config_load(config_path, &err);
+    gw.raw_config = gw.config != NULL ? json_load_file(config_path, 0, NULL) : NULL;
     int rc = gw.config != NULL && check_tls_material(&gw, &err) == 0 ? 0 : -1;
     /* The cache's key files and Redis address are checked here too, so --check-config sees them. */
     if (rc == 0 && (gw.cache = lt_cache_new(gw.config, &err)) == NULL)

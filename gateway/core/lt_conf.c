@@ -13,13 +13,12 @@ void lt_conf_set_base_dir(const char *dir)
     snprintf(base_dir, sizeof(base_dir), "%s", dir ? dir : "");
 }
 
-/* malloc'd path: absolute paths as given, relative ones joined to base_dir. */
 bool lt_conf_is_comment(const char *key)
 {
     return key[0] == '/' && key[1] == '/';
 }
 
-static char *resolve_path(const char *p)
+char *lt_conf_resolve_path(const char *p)
 {
     char *out;
     if (p[0] == '/' || base_dir[0] == '\0')
@@ -42,6 +41,8 @@ static const char *type_name(lt_conf_type_t t)
         return "a file path";
     case LT_CONF_OBJECT:
         return "an object";
+    case LT_CONF_ARRAY:
+        return "a list";
     }
     return "?";
 }
@@ -69,7 +70,7 @@ static int read_field(const lt_conf_field_t *f, const json_t *v, const char *pat
         if (!json_is_string(v))
             break;
         free(*(char **)slot);
-        *(char **)slot = f->type == LT_CONF_FILE ? resolve_path(json_string_value(v)) : strdup(json_string_value(v));
+        *(char **)slot = f->type == LT_CONF_FILE ? lt_conf_resolve_path(json_string_value(v)) : strdup(json_string_value(v));
         if (f->type == LT_CONF_FILE && access(*(char **)slot, R_OK) != 0) {
             snprintf(msg, sizeof(msg), "cannot read file '%s'", *(char **)slot);
             return fail(err, path, f->key, msg);
@@ -94,6 +95,11 @@ static int read_field(const lt_conf_field_t *f, const json_t *v, const char *pat
             break;
         *(const json_t **)slot = v;
         return 0;
+    case LT_CONF_ARRAY:
+        if (!json_is_array(v))
+            break;
+        *(const json_t **)slot = v;
+        return 0;
     }
     snprintf(msg, sizeof(msg), "must be %s", type_name(f->type));
     return fail(err, path, f->key, msg);
@@ -114,6 +120,7 @@ static void set_default(const lt_conf_field_t *f, void *dest)
         *(bool *)slot = f->default_int != 0;
         break;
     case LT_CONF_OBJECT:
+    case LT_CONF_ARRAY:
         *(const json_t **)slot = NULL;
         break;
     }

@@ -21,6 +21,7 @@ typedef enum {
     LT_CONF_BOOL,   /* bool */
     LT_CONF_FILE,   /* char *: a path that must exist and be readable at load time */
     LT_CONF_OBJECT, /* json_t * borrowed: a nested section read by its own table */
+    LT_CONF_ARRAY,  /* json_t * borrowed: a list, read by its owner */
 } lt_conf_type_t;
 
 typedef struct lt_conf_field {
@@ -49,6 +50,9 @@ typedef struct lt_conf_field {
  * is the resolved path. NULL or "" means the working directory.
  */
 void lt_conf_set_base_dir(const char *dir);
+/* malloc'd path: absolute paths as given, relative ones joined to the base directory (for paths that need not
+ * exist yet, such as a data directory). */
+char *lt_conf_resolve_path(const char *p);
 
 /*
  * JSON has no comments, so a key that starts with "//" is one, at any depth

@@ -13,7 +13,7 @@
 typedef struct {
     long long workers;
     char *log_level;
-    const json_t *listeners, *limits, *upstreams, *cache;
+    const json_t *listeners, *limits, *upstreams, *cache, *payments;
 } root_t;
 
 static const lt_conf_field_t root_fields[] = {
@@ -23,16 +23,18 @@ static const lt_conf_field_t root_fields[] = {
     {FIELD(root_t, limits, LT_CONF_OBJECT, false)},
     {FIELD(root_t, upstreams, LT_CONF_OBJECT, true)},
     {FIELD(root_t, cache, LT_CONF_OBJECT, false)},
+    {FIELD(root_t, payments, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
 typedef struct {
-    const json_t *api, *admin;
+    const json_t *api, *admin, *callbacks;
 } listeners_t;
 
 static const lt_conf_field_t listeners_fields[] = {
     {FIELD(listeners_t, api, LT_CONF_OBJECT, true)},
     {FIELD(listeners_t, admin, LT_CONF_OBJECT, false)},
+    {FIELD(listeners_t, callbacks, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -63,7 +65,7 @@ static const lt_conf_field_t limits_fields[] = {
 typedef struct {
     char *base_url, *cert, *key, *ca;
     long long connect_timeout_ms, timeout_ms, max_response_bytes, deadline_ms, max_inflight;
-    const json_t *service, *retry, *breaker, *token;
+    const json_t *service, *retry, *breaker, *token, *probe;
 } upstream_t;
 
 static const lt_conf_field_t upstream_fields[] = {
@@ -80,6 +82,7 @@ static const lt_conf_field_t upstream_fields[] = {
     {FIELD(upstream_t, retry, LT_CONF_OBJECT, false)},
     {FIELD(upstream_t, breaker, LT_CONF_OBJECT, false)},
     {FIELD(upstream_t, token, LT_CONF_OBJECT, false)},
+    {FIELD(upstream_t, probe, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -114,6 +117,26 @@ typedef struct {
 static const lt_conf_field_t token_fields[] = {
     {FIELD(token_t, rate_per_minute, LT_CONF_INT, false), .min = 0, .max = 64, .default_int = 10},
     {FIELD(token_t, refresh_margin_s, LT_CONF_INT, false), .min = 0, .max = 3600, .default_int = 30},
+    LT_CONF_END,
+};
+
+typedef struct {
+    bool enabled;
+    long long interval_s, timeout_ms, down_after, up_after;
+    char *operation, *officer, *purpose;
+    const json_t *input;
+} probe_t;
+
+static const lt_conf_field_t probe_fields[] = {
+    {FIELD(probe_t, enabled, LT_CONF_BOOL, false), .default_int = 1},
+    {FIELD(probe_t, interval_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 30},
+    {FIELD(probe_t, timeout_ms, LT_CONF_INT, false), .min = 100, .max = 60000, .default_int = 5000},
+    {FIELD(probe_t, down_after, LT_CONF_INT, false), .min = 1, .max = 100, .default_int = 2},
+    {FIELD(probe_t, up_after, LT_CONF_INT, false), .min = 1, .max = 100, .default_int = 2},
+    {FIELD(probe_t, operation, LT_CONF_STRING, false), .default_str = "tls"},
+    {FIELD(probe_t, input, LT_CONF_OBJECT, false)},
+    {FIELD(probe_t, officer, LT_CONF_STRING, false), .default_str = "lienthong-probe"},
+    {FIELD(probe_t, purpose, LT_CONF_STRING, false), .default_str = "health probe"},
     LT_CONF_END,
 };
 
@@ -155,7 +178,49 @@ static int load_resilience(lt_upstream_conf_t *u, const upstream_t *raw, const c
     return 0;
 }
 
-static int load_listeners(lt_config_t *c, const json_t *obj, lt_error_t *err)
+static const lt_operation_t *find_operation(const lt_adapter_t *a, const char *name);
+
+/* The probe's operation must be one a healthy system answers cheaply and safely, so only idempotent ones; its input
+ * is validated here, as a portal's would be, so a typo stops start-up rather than failing every probe. */
+static int load_probe_call(lt_upstream_conf_t *u, const probe_t *p, const char *path, lt_error_t *err)
+{
+    if (strcmp(p->operation, "tls") == 0)
+        return p->input == NULL ? 0
+                                : lt_error_set(err, LT_ERR_INTERNAL, "config",
+                                               "%s.probe.input: a \"tls\" probe takes no input", path);
+    u->probe.op = find_operation(u->adapter, p->operation);
+    if (u->probe.op == NULL || !u->probe.op->idempotent)
+        return lt_error_set(err, LT_ERR_INTERNAL, "config",
+                            "%s.probe.operation: must be \"tls\" or an idempotent operation of %s", path, u->name);
+    if (p->input == NULL)
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.probe.input: required with operation %s", path,
+                            p->operation);
+    u->probe.input = json_deep_copy(p->input);
+    lt_error_t verr;
+    lt_error_clear(&verr);
+    if (u->probe.op->validate != NULL && u->probe.op->validate(u->probe.input, &verr) != 0)
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.probe.input: %s", path, verr.detail);
+    return 0;
+}
+
+static int load_probe(lt_upstream_conf_t *u, const json_t *obj, const char *path, lt_error_t *err)
+{
+    probe_t p = {0};
+    int rc = read_optional(obj, path, "probe", probe_fields, &p, err);
+    u->probe.enabled = p.enabled;
+    u->probe.interval_s = p.interval_s;
+    u->probe.timeout_ms = p.timeout_ms;
+    u->probe.down_after = p.down_after;
+    u->probe.up_after = p.up_after;
+    u->probe.officer = p.officer;
+    u->probe.purpose = p.purpose;
+    if (rc == 0)
+        rc = load_probe_call(u, &p, path, err);
+    free(p.operation);
+    return rc;
+}
+
+static int load_listeners(lt_config_t *c, const json_t *obj, listeners_t *out, lt_error_t *err)
 {
     listeners_t l = {0};
     if (lt_conf_read(obj, "listeners", listeners_fields, &l, err) != 0)
@@ -165,6 +230,7 @@ static int load_listeners(lt_config_t *c, const json_t *obj, lt_error_t *err)
     json_t *empty = json_object();
     int rc = lt_conf_read(l.admin ? l.admin : empty, "listeners.admin", admin_fields, &c->admin, err);
     json_decref(empty);
+    *out = l;
     return rc;
 }
 
@@ -201,7 +267,7 @@ static int load_upstream(lt_upstream_conf_t *u, const char *name, const json_t *
     u->connect_timeout_ms = raw.connect_timeout_ms;
     u->timeout_ms = raw.timeout_ms;
     u->max_response_bytes = raw.max_response_bytes;
-    if (load_resilience(u, &raw, path, err) != 0)
+    if (load_resilience(u, &raw, path, err) != 0 || load_probe(u, raw.probe, path, err) != 0)
         return -1;
     if (strncmp(u->base_url, "https://", 8) != 0)
         return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.base_url: must start with https://", path);
@@ -529,17 +595,20 @@ lt_config_t *lt_config_load(const char *path, lt_error_t *err)
     free(dir_copy);
 
     root_t r = {0};
+    listeners_t listeners = {0};
     int rc = lt_conf_read(root, "", root_fields, &r, err);
     c->workers = r.workers;
     c->log_level = r.log_level;
     if (rc == 0)
-        rc = load_listeners(c, r.listeners, err);
+        rc = load_listeners(c, r.listeners, &listeners, err);
     if (rc == 0)
         rc = load_limits(c, r.limits, err);
     if (rc == 0)
         rc = load_upstreams(c, r.upstreams, err);
     if (rc == 0)
         rc = load_cache(c, r.cache, err);
+    if (rc == 0)
+        rc = lt_config_load_payments(c, r.payments, listeners.callbacks, err);
     json_decref(root);
     if (rc != 0) {
         lt_config_free(c);
@@ -585,11 +654,16 @@ void lt_config_free(lt_config_t *c)
         free(u->cert);
         free(u->key);
         free(u->ca);
+        json_decref(u->probe.input);
+        free(u->probe.officer);
+        free(u->probe.purpose);
     }
     free(c->upstreams);
     free_cache(&c->cache);
     free_listener(&c->api);
     free_listener(&c->admin);
+    free_listener(&c->callbacks);
+    lt_config_free_payments(c);
     free(c->log_level);
     free(c->path);
     free(c);

@@ -43,6 +43,14 @@ typedef struct lt_upstream_conf {
     struct {
         long long rate_per_minute, refresh_margin_s;
     } token;
+    /* The active health probe (lt_probe.h): a cheap call the ICD allows, or only a TLS handshake. */
+    struct {
+        bool enabled;
+        long long interval_s, timeout_ms, down_after, up_after;
+        const lt_operation_t *op; /* NULL: a TLS handshake only */
+        json_t *input;            /* op's validated input (owned); NULL for a handshake */
+        char *officer, *purpose;  /* who and why, for operations that carry personal data */
+    } probe;
 } lt_upstream_conf_t;
 
 /* Where cached answers live: nowhere, in this process, or in Redis (shared by every instance). */
@@ -82,18 +90,59 @@ typedef struct lt_cache_conf {
     } redis;
 } lt_cache_conf_t;
 
+/* Fee payments (issue 5): the national payment gateway, the store, the portal's webhook and reconciliation. */
+typedef enum { LT_PAY_STORE_JOURNAL, LT_PAY_STORE_REDIS } lt_pay_backend_t;
+
+typedef struct lt_payments_conf {
+    bool enabled; /* a "payments" section is present */
+    char *base_url;         /* the payment gateway: {base}/paymentv2/vpcpay.html and querydr */
+    char *ca;               /* CA of the payment gateway's server certificate (querydr); NULL: the system's */
+    char *tmn_code;         /* vnp_TmnCode */
+    char *hash_secret_file; /* the merchant hash secret */
+    char *public_url;       /* how citizens' browsers reach the callbacks listener: vnp_ReturnUrl's base */
+    char *order_type;       /* vnp_OrderType */
+    long long min_expires_in_s, default_expires_in_s, max_expires_in_s; /* bounds of the portal's expires_in_s */
+    char **ipn_allow; /* source addresses allowed to call the IPN; none: any */
+    size_t nipn_allow;
+    struct {
+        lt_pay_backend_t backend;
+        char *journal_dir;
+        long long compact_bytes; /* compact once the journal grows past this */
+        struct {
+            char *address, *password_file, *prefix;
+            long long db, timeout_ms, connect_timeout_ms;
+        } redis;
+    } store;
+    struct {
+        char *url; /* the portal's webhook; NULL: events wait in the outbox */
+        char *secret_file, *ca;
+        long long timeout_ms, max_attempts, base_delay_ms, max_delay_ms, poll_ms, batch;
+    } webhook;
+    struct {
+        long long interval_s; /* how often pending payments are looked at */
+        long long ipn_grace_s; /* how long past expiry an IPN may still come before querydr is asked */
+        long long batch;
+        char *server_ip; /* vnp_IpAddr of the merchant server in querydr */
+    } reconcile;
+} lt_payments_conf_t;
+
 typedef struct lt_config {
     char *path;
     long long workers; /* 0 = one per core */
     char *log_level;
-    lt_listener_conf_t api, admin;
+    lt_listener_conf_t api, admin, callbacks; /* callbacks: only with payments */
     long long max_body_bytes;
     long long shutdown_grace_ms;
     long long idle_timeout_s;
     lt_upstream_conf_t *upstreams;
     size_t nupstreams;
     lt_cache_conf_t cache;
+    lt_payments_conf_t payments;
 } lt_config_t;
+
+/* The "payments" section and the callbacks listener (lt_config_payments.c). */
+int lt_config_load_payments(lt_config_t *c, const json_t *payments, const json_t *callbacks, lt_error_t *err);
+void lt_config_free_payments(lt_config_t *c);
 
 /* Loads and checks path. On failure returns NULL with err->detail naming the key or file. */
 lt_config_t *lt_config_load(const char *path, lt_error_t *err);

@@ -22,6 +22,7 @@ static const struct {
     [LT_ERR_UPSTREAM_BAD] = {502, "Bad Gateway", "upstream-bad-response"},
     [LT_ERR_UPSTREAM_UNAVAILABLE] = {503, "Service Unavailable", "upstream-unavailable"},
     [LT_ERR_UPSTREAM_TIMEOUT] = {504, "Gateway Timeout", "upstream-timeout"},
+    [LT_ERR_CONFLICT] = {422, "Unprocessable Content", "conflict"},
 };
 
 int lt_error_set(lt_error_t *err, lt_error_kind_t kind, const char *code, const char *fmt, ...)

@@ -22,6 +22,7 @@ typedef enum {
     LT_ERR_UPSTREAM_BAD,         /* 502: the national system answered something unusable */
     LT_ERR_UPSTREAM_UNAVAILABLE, /* 503: unavailable, quota exhausted, maintenance, circuit open */
     LT_ERR_UPSTREAM_TIMEOUT,     /* 504: no answer in time */
+    LT_ERR_CONFLICT,             /* 422: contradicts an earlier request (an Idempotency-Key reused) */
 } lt_error_kind_t;
 
 typedef struct lt_error {

@@ -12,6 +12,7 @@
 #include "lt_date.h"
 #include "lt_ident.h"
 #include "lt_log.h"
+#include "lt_payments.h"
 #include "lt_router.h"
 #include "lt_server.h"
 #include "lt_tls.h"
@@ -142,7 +143,7 @@ static void free_json(void *v)
     json_decref(v);
 }
 
-static json_t *read_json_body(lt_request_t *r, lt_error_t *err)
+json_t *lt_proxy_read_json_body(lt_request_t *r, lt_error_t *err)
 {
     if (!is_json_media_type(lt_request_header(r, "Content-Type"))) {
         lt_error_set(err, LT_ERR_MEDIA_TYPE, "unsupported_media_type", "the body must be application/json");
@@ -173,16 +174,21 @@ static json_t *read_json_body(lt_request_t *r, lt_error_t *err)
 static json_t *read_input(lt_request_t *r, const lt_route_match_t *m, lt_error_t *err)
 {
     if (m->op->input_kind == LT_INPUT_JSON_BODY)
-        return read_json_body(r, err);
+        return lt_proxy_read_json_body(r, err);
     json_t *input = json_object();
     lt_arena_on_destroy(r->arena, free_json, input);
     json_object_set_new(input, m->op->param_name, json_string_nocheck(m->param));
     return input;
 }
 
+const char *lt_proxy_method(const lt_request_t *r)
+{
+    return method_name(evhttp_request_get_command(r->req));
+}
+
 static int route(lt_request_t *r, lt_route_match_t *m, lt_error_t *err)
 {
-    const char *method = method_name(evhttp_request_get_command(r->req));
+    const char *method = lt_proxy_method(r);
     const char *path = lt_request_path(r);
     if (lt_router_match(lt_server_config(r->server), method, path, m) == 0) {
         r->route = m->op->route;
@@ -359,7 +365,13 @@ void lt_proxy_handle(lt_request_t *r)
     lt_route_match_t m;
     json_t *input = NULL;
     client_cn(r);
-    if (admit_request_id(r, &err) != 0 || route(r, &m, &err) != 0)
+    if (admit_request_id(r, &err) != 0)
+        goto fail;
+    if (lt_payments_owns_path(lt_request_path(r))) {
+        lt_payments_handle(r);
+        return;
+    }
+    if (route(r, &m, &err) != 0)
         goto fail;
     if (m.op->personal_data && admit_accountability(r, &err) != 0)
         goto fail;

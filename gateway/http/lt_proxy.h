@@ -10,5 +10,9 @@
 #include "lt_request.h"
 
 void lt_proxy_handle(lt_request_t *r);
+/* The request body as a JSON object (415, 413 and 400 problems otherwise); owned by the request's arena. */
+json_t *lt_proxy_read_json_body(lt_request_t *r, lt_error_t *err);
+/* "GET", "POST"... of the request. */
+const char *lt_proxy_method(const lt_request_t *r);
 
 #endif

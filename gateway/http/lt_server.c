@@ -12,6 +12,7 @@
 #include "lt_metrics.h"
 #include "lt_proxy.h"
 #include "lt_request.h"
+#include "lt_tls.h"
 
 struct lt_server {
     lt_server_deps_t deps;
@@ -19,6 +20,7 @@ struct lt_server {
     struct evhttp_bound_socket *bound;
     int inflight;
     bool draining;
+    int metrics_slot; /* lt_metrics slot of this listener: open connections, handshake failures */
 };
 
 int lt_parse_bind(const char *bind, struct sockaddr_storage *ss, int *sslen, lt_error_t *err)
@@ -36,6 +38,7 @@ static struct bufferevent *make_tls_bufferevent(struct event_base *base, void *a
 {
     lt_server_t *server = arg;
     SSL *ssl = SSL_new(server->deps.api_tls);
+    lt_tls_track(ssl, server->metrics_slot);
     return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                           BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
@@ -45,30 +48,37 @@ static void on_request(struct evhttp_request *req, void *arg)
     lt_server_t *server = arg;
     lt_request_t *r = lt_request_new(server, req);
     server->inflight++;
-    lt_proxy_handle(r);
+    if (server->deps.handle != NULL)
+        server->deps.handle(r);
+    else
+        lt_proxy_handle(r);
 }
 
 static int bind_api(lt_server_t *server, lt_error_t *err)
 {
     struct sockaddr_storage ss;
     int sslen;
-    if (lt_parse_bind(server->deps.config->api.bind, &ss, &sslen, err) != 0)
+    const char *bind = server->deps.listener->bind;
+    if (lt_parse_bind(bind, &ss, &sslen, err) != 0)
         return -1;
     unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
     struct evconnlistener *l =
         evconnlistener_new_bind(server->deps.base, NULL, NULL, flags, 511, (struct sockaddr *)&ss, sslen);
     if (l == NULL)
-        return lt_error_set(err, LT_ERR_INTERNAL, "listen", "cannot listen on %s: %s", server->deps.config->api.bind,
+        return lt_error_set(err, LT_ERR_INTERNAL, "listen", "cannot listen on %s: %s", bind,
                             evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     server->bound = evhttp_bind_listener(server->http, l);
-    return server->bound ? 0 : lt_error_set(err, LT_ERR_INTERNAL, "listen", "cannot serve HTTP on the api listener");
+    return server->bound ? 0 : lt_error_set(err, LT_ERR_INTERNAL, "listen", "cannot serve HTTP on %s", bind);
 }
 
 lt_server_t *lt_server_new(const lt_server_deps_t *deps, lt_error_t *err)
 {
     lt_server_t *server = calloc(1, sizeof(*server));
     server->deps = *deps;
+    if (server->deps.listener == NULL)
+        server->deps.listener = &deps->config->api;
     server->http = evhttp_new(deps->base);
+    server->metrics_slot = lt_metrics_listener(server->deps.listener == &deps->config->api ? "api" : "callbacks");
     const lt_config_t *c = deps->config;
     evhttp_set_bevcb(server->http, make_tls_bufferevent, server);
     evhttp_set_gencb(server->http, on_request, server);
@@ -171,4 +181,14 @@ const lt_config_t *lt_server_config(const lt_server_t *server)
 struct event_base *lt_server_base(lt_server_t *server)
 {
     return server->deps.base;
+}
+
+struct lt_pay_service *lt_server_payments(lt_server_t *server)
+{
+    return server->deps.payments;
+}
+
+struct lt_pay_conn *lt_server_pay_conn(lt_server_t *server)
+{
+    return server->deps.pay;
 }

@@ -67,7 +67,7 @@ class ConfigTest(unittest.TestCase):
             "/etc/lienthong/secrets/redis.password": password,
         }
         for name in ("cache-hmac.key", "cache-aead.key", "business-client.secret", "tax-api.key",
-                     "insurance-hmac.secret"):
+                     "insurance-hmac.secret", "payment-hash.secret", "webhook.secret"):
             files["/etc/lienthong/secrets/" + name] = h.pki_path(name)
         for old, new in files.items():
             self.assertIn(old, text)
@@ -79,6 +79,39 @@ class ConfigTest(unittest.TestCase):
         cfg["listeners"]["admin"]["bind"] = "127.0.0.1:%d" % self.admin_port
         rc, out = self.check(cfg, name="production.json")
         self.assertEqual(rc, 0, out)
+
+    def payments_config(self, payments=None, callbacks=True):
+        section = {"base_url": "https://127.0.0.1:9", "tmn_code": "LTDEV001",
+                   "hash_secret_file": h.pki_path("payment-hash.secret"), "public_url": "https://127.0.0.1:8444"}
+        section.update(payments or {})
+        over = {"payments": section}
+        if callbacks:
+            over["listeners"] = {"callbacks": {"bind": "127.0.0.1:%d" % h.free_port(),
+                                               "cert": h.pki_path("gateway.crt"), "key": h.pki_path("gateway.key")}}
+        return self.config(over)
+
+    def test_payments_section_is_checked(self):
+        rc, out = self.check(self.payments_config())
+        self.assertEqual(rc, 0, out)
+        cases = [
+            (self.payments_config(callbacks=False), "listeners.callbacks"),
+            (self.payments_config({"tmn_code": "SHORT"}), "payments.tmn_code"),
+            (self.payments_config({"public_url": "http://127.0.0.1:8444"}), "payments.public_url"),
+            (self.payments_config({"public_url": "https://x/" + "a" * 250}), "payments.public_url"),
+            (self.payments_config({"hash_secret_file": "/nonexistent/secret"}), "payments.hash_secret_file"),
+            (self.payments_config({"store": {"backend": "sqlite"}}), "payments.store.backend"),
+            (self.payments_config({"webhook": {"url": "https://portal/hook"}}), "payments.webhook.secret_file"),
+            (self.payments_config({"webhook": {"retries": 3}}), "payments.webhook.retries"),
+            (self.payments_config({"ipn_allow": "127.0.0.1"}), "payments.ipn_allow"),
+            (self.payments_config({"default_expires_in_s": 10}), "payments.default_expires_in_s"),
+        ]
+        for cfg, needle in cases:
+            with self.subTest(needle=needle):
+                rc, out = self.check(cfg)
+                self.assertRefused(rc, out, needle)
+        over = self.config({"listeners": {"callbacks": {"cert": h.pki_path("gateway.crt"),
+                                                        "key": h.pki_path("gateway.key")}}})
+        self.assertRefused(*self.check(over), "listeners.callbacks")
 
     def test_the_systemd_unit_verifies(self):
         """config/lienthong-gateway.service is a valid unit once its ExecStart names a real binary."""

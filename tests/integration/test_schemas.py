@@ -65,14 +65,18 @@ class RoutesMatchTest(unittest.TestCase):
             configured = set(gw.config["upstreams"])
             for path, ops in api["paths"].items():
                 concrete = path.replace("{code}", "0100233488").replace("{tax_code}", "0100233488") \
-                    .replace("{number}", "0123456789")
+                    .replace("{number}", "0123456789") \
+                    .replace("{payment_id}", "LT20261123-0123456789abcdef")
                 for method in ops:
                     with self.subTest(route="%s %s" % (method.upper(), path)):
                         r = h.https_request(gw.port, method.upper(), concrete, body={} if method == "post" else None,
                                             headers=h.officer_headers())
                         system = {"citizens": "population", "businesses": "business", "taxpayers": "tax",
-                                  "insured": "insurance"}[path.split("/")[2]]
-                        if system in configured:
+                                  "insured": "insurance", "payments": "payments"}[path.split("/")[2]]
+                        if system == "payments":
+                            # Routed without a payments section too: it answers why it cannot serve.
+                            self.assertEqual(r.json.get("type"), "urn:lienthong:problem:payments_not_configured", r)
+                        elif system in configured:
                             self.assertNotEqual(r.json.get("type"), "urn:lienthong:problem:no_route", r)
                         else:
                             # Routes exist only for configured national systems.

@@ -1,0 +1,566 @@
+"""Fee payments end to end (issue 5): the pay URL, IPN, return, outbox and reconciliation.
+
+The gateway runs with the journal store unless a test says otherwise; IPNs are
+made by hand with tests/integration/vnpay.py (an implementation of the ICD
+that shares no code with the gateway), or sent by the payment simulator.
+"""
+
+import threading
+import time
+import unittest
+import urllib.parse
+
+import harness
+from harness import RedisServer, Sim, validate
+import payenv
+from payenv import PayGateway, ipn_query, journal_store, pay_url_params, redis_store, webhook_events
+import vnpay
+
+
+def wait_for(predicate, timeout=15, step=0.05, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def events_by_id(webhook):
+    return {e["event_id"]: e for e in webhook_events(webhook)["events"]}
+
+
+class Stack:
+    """One payment simulator, one webhook receiver, one gateway (journal store unless given)."""
+
+    def __init__(self, store=None, extra=None, webhook=True):
+        self.pay_sim = Sim(system="payment")
+        self.webhook = Sim(system="webhook") if webhook else None
+        self.gw = PayGateway(self.pay_sim, self.webhook, store or journal_store(), extra)
+
+    def new_payment(self, **fields):
+        r = self.gw.create(**fields)
+        assert r.status == 201, self.gw.diag("create: %s %r" % (r.status, r.body))
+        return r.json
+
+    def stop(self):
+        self.gw.stop()
+        self.pay_sim.stop()
+        if self.webhook:
+            self.webhook.stop()
+
+
+class PayUrlTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def test_pay_url_verifies_under_the_icd_rules(self):
+        p = self.s.new_payment(description="Lệ phí: hồ sơ ~ * / : ? số 12 (Đăng ký) đợt 2", amount_vnd=150000)
+        validate(p, "payment_created.schema.json")
+        url = urllib.parse.urlsplit(p["pay_url"])
+        self.assertEqual(url.path, "/paymentv2/vpcpay.html")
+        params = pay_url_params(p["pay_url"])
+        # Signed over exactly the query string it travels in (vnpay.py's own encoder and HMAC).
+        self.assertTrue(vnpay.verify(params, payenv.hash_secret()), p["pay_url"])
+        self.assertFalse(vnpay.verify(dict(params, vnp_Amount="15000001"), payenv.hash_secret()))
+        self.assertEqual(url.query.split("&vnp_SecureHash=")[0], vnpay.hash_data(params))
+        self.assertEqual(params["vnp_Amount"], "15000000")
+        self.assertEqual(params["vnp_TxnRef"], p["payment_id"])
+        self.assertEqual(params["vnp_Version"], "2.1.0")
+        self.assertEqual(params["vnp_Command"], "pay")
+        self.assertEqual(params["vnp_CurrCode"], "VND")
+        self.assertEqual(params["vnp_TmnCode"], payenv.TMN_CODE)
+        self.assertNotIn("vnp_SecureHashType", params)
+        # Folded to ASCII: diacritics gone, đ/Đ → d/D, special characters dropped.
+        self.assertEqual(params["vnp_OrderInfo"], "Le phi ho so so 12 Dang ky dot 2")
+        self.assertTrue(params["vnp_ReturnUrl"].endswith("/payments/vnpay/return"))
+
+    def test_dates_are_utc_plus_7_and_expiry_follows_expires_in_s(self):
+        before = time.time()
+        p = self.s.new_payment(expires_in_s=900)
+        params = pay_url_params(p["pay_url"])
+        created = time.strptime(params["vnp_CreateDate"], "%Y%m%d%H%M%S")
+        expire = time.strptime(params["vnp_ExpireDate"], "%Y%m%d%H%M%S")
+        import calendar
+        created_utc = calendar.timegm(created) - 7 * 3600
+        self.assertLessEqual(abs(created_utc - before), 5)
+        self.assertEqual(calendar.timegm(expire) - calendar.timegm(created), 900)
+        self.assertTrue(p["expires_at"].endswith("+07:00"))
+
+    def test_the_simulator_accepts_the_pay_url(self):
+        p = self.s.new_payment()
+        path = p["pay_url"][len(self.s.pay_sim.base_url):]
+        r = harness.https_request(self.s.pay_sim.port, "GET", path, cert=None,
+                                  context=_national_context())
+        self.assertEqual(r.status, 200, r.body[:300])
+
+    def test_txn_refs_are_unique(self):
+        ids = {self.s.new_payment()["payment_id"] for _ in range(30)}
+        self.assertEqual(len(ids), 30)
+
+    def test_idempotency_key_returns_the_same_payment(self):
+        first = self.s.gw.create(key="portal-retry-1")
+        again = self.s.gw.create(key="portal-retry-1")
+        self.assertEqual(first.status, 201)
+        self.assertEqual(again.status, 200)
+        self.assertEqual(again.header("idempotent-replayed"), "true")
+        self.assertEqual(again.json["payment_id"], first.json["payment_id"])
+        self.assertEqual(again.json["pay_url"], first.json["pay_url"])
+        other = self.s.gw.create(key="portal-retry-1", amount_vnd=200000)
+        self.assertEqual(other.status, 422, other.body)
+        self.assertEqual(other.json["type"], "urn:lienthong:problem:idempotency_key_reused")
+        no_key = {self.s.gw.create().json["payment_id"] for _ in range(2)}
+        self.assertEqual(len(no_key), 2)
+
+    def test_concurrent_creates_with_one_key_make_one_payment(self):
+        answers, lock = [], threading.Lock()
+
+        def create():
+            r = self.s.gw.create(key="concurrent-key-7")
+            with lock:
+                answers.append((r.status, r.json.get("payment_id")))
+
+        threads = [threading.Thread(target=create) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        self.assertEqual(len({pid for _, pid in answers}), 1, answers)
+        self.assertEqual(sorted(s for s, _ in answers), [200] * 7 + [201], answers)
+
+    def test_bad_requests_are_400_and_create_nothing(self):
+        bad = [
+            dict(amount_vnd=0), dict(amount_vnd=-5), dict(amount_vnd="150000"), dict(amount_vnd=1.5),
+            dict(amount_vnd=10000000000), dict(dossier_id=""), dict(dossier_id="a b"),
+            dict(return_url="http://portal.example.vn/r"), dict(return_url="portal"), dict(client_ip="1.2.3"),
+            dict(locale="fr"), dict(expires_in_s=0), dict(description=""), dict(surprise=1),
+        ]
+        before = self.s.gw.admin("GET", "/status.json")
+        for fields in bad:
+            with self.subTest(fields=fields):
+                r = self.s.gw.create(**fields)
+                self.assertEqual(r.status, 400, r.body)
+                self.assertEqual(r.header("content-type").split(";")[0], "application/problem+json")
+        r = self.s.gw.request("POST", "/v1/payments", body="{not json", headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400)
+        r = self.s.gw.create(key="bad key with spaces")
+        self.assertEqual(r.status, 400)
+
+    def test_get_returns_the_state(self):
+        p = self.s.new_payment(dossier_id="HS-GET-1", amount_vnd=50000)
+        r = self.s.gw.payment(p["payment_id"])
+        self.assertEqual(r.status, 200, r.body)
+        validate(r.json, "payment.schema.json")
+        self.assertEqual(r.json["status"], "pending")
+        self.assertEqual(r.json["dossier_id"], "HS-GET-1")
+        self.assertEqual(r.json["amount_vnd"], 50000)
+        self.assertIsNone(r.json["paid_at"])
+        self.assertEqual(self.s.gw.payment("LT20261123-0000000000000000").status, 404)
+        self.assertEqual(self.s.gw.payment("bad%20id").status, 400)
+        self.assertEqual(self.s.gw.request("DELETE", "/v1/payments/" + p["payment_id"]).status, 405)
+
+
+def _national_context():
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(harness.pki_path("national-ca.crt"))
+    return ctx
+
+
+class IpnTest(unittest.TestCase):
+    """Hand-made IPNs: every RspCode of ICD §2, in its order of checks."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def rsp(self, query):
+        r = self.s.gw.ipn(query)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.header("content-type").split(";")[0], "application/json")
+        return r.json
+
+    def test_wrong_hash_is_97(self):
+        p = self.s.new_payment()
+        self.assertEqual(self.rsp(ipn_query(p["payment_id"], 15000000, secret=b"not-the-secret"))["RspCode"], "97")
+        tampered = ipn_query(p["payment_id"], 15000000, tamper=lambda q: q.replace("vnp_Amount=15000000",
+                                                                                  "vnp_Amount=15000001"))
+        self.assertEqual(self.rsp(tampered), {"RspCode": "97", "Message": "Invalid signature"})
+        self.assertEqual(self.rsp("vnp_TxnRef=x")["RspCode"], "97")
+        self.assertEqual(self.s.gw.payment(p["payment_id"]).json["status"], "pending")
+
+    def test_unknown_reference_is_01(self):
+        self.assertEqual(self.rsp(ipn_query("LT20261123-ffffffffffffffff", 15000000)),
+                         {"RspCode": "01", "Message": "Order not found"})
+
+    def test_wrong_amount_is_04_and_changes_nothing(self):
+        p = self.s.new_payment(amount_vnd=150000)
+        self.assertEqual(self.rsp(ipn_query(p["payment_id"], 1500000))["RspCode"], "04")
+        self.assertEqual(self.s.gw.payment(p["payment_id"]).json["status"], "pending")
+
+    def test_success_is_00_then_repeats_are_02(self):
+        p = self.s.new_payment(amount_vnd=150000)
+        q = ipn_query(p["payment_id"], 15000000, transaction_no="99887766", bank_code="VCB")
+        self.assertEqual(self.rsp(q), {"RspCode": "00", "Message": "Confirm Success"})
+        got = self.s.gw.payment(p["payment_id"]).json
+        self.assertEqual(got["status"], "paid")
+        self.assertEqual(got["transaction_no"], "99887766")
+        self.assertEqual(got["bank_code"], "VCB")
+        self.assertEqual(got["response_code"], "00")
+        self.assertTrue(got["paid_at"].startswith("2026-11-23T10:30:00"))
+        self.assertEqual(self.rsp(q), {"RspCode": "02", "Message": "Order already confirmed"})
+        # A later, different outcome for a settled payment changes nothing either.
+        self.assertEqual(self.rsp(ipn_query(p["payment_id"], 15000000, response_code="24"))["RspCode"], "02")
+        self.assertEqual(self.s.gw.payment(p["payment_id"]).json["status"], "paid")
+
+    def test_failure_code_24_is_recorded_as_failed(self):
+        p = self.s.new_payment()
+        self.assertEqual(self.rsp(ipn_query(p["payment_id"], 15000000, response_code="24"))["RspCode"], "00")
+        got = self.s.gw.payment(p["payment_id"]).json
+        self.assertEqual(got["status"], "failed")
+        self.assertEqual(got["response_code"], "24")
+
+    def test_response_00_with_an_unfinished_transaction_is_not_paid(self):
+        p = self.s.new_payment()
+        self.rsp(ipn_query(p["payment_id"], 15000000, response_code="00", transaction_status="01"))
+        self.assertEqual(self.s.gw.payment(p["payment_id"]).json["status"], "failed")
+
+    def test_one_event_per_final_state_with_a_valid_signature(self):
+        p = self.s.new_payment()
+        q = ipn_query(p["payment_id"], 15000000)
+        for _ in range(3):
+            self.rsp(q)
+        event_id = "evt-" + p["payment_id"]
+        ev = wait_for(lambda: events_by_id(self.s.webhook).get(event_id), what="the webhook event")
+        self.assertEqual(ev["event"], "payment.paid")
+        self.assertEqual(ev["payment_id"], p["payment_id"])
+        validate({"event": ev["event"], "event_id": ev["event_id"], "payment": ev["payment"]},
+                 "payment_event.schema.json")
+        self.assertEqual(ev["payment"]["status"], "paid")
+        time.sleep(0.5)
+        ours = [e for e in webhook_events(self.s.webhook)["events"] if e["payment_id"] == p["payment_id"]]
+        self.assertEqual(len(ours), 1, ours)
+        self.assertEqual(webhook_events(self.s.webhook).get("rejected", 0), 0)
+
+    def test_the_simulator_ipn_settles_the_payment(self):
+        p = self.s.new_payment()
+        self.s.pay_sim.control("POST", "/config", {"ipn_urls": ["https://127.0.0.1:%d/payments/vnpay/ipn"
+                                                               % self.s.gw.cb_port]})
+        path = p["pay_url"][len(self.s.pay_sim.base_url):]
+        r = harness.https_request(self.s.pay_sim.port, "GET", path, cert=None, context=_national_context())
+        self.assertEqual(r.status, 200)
+        self.s.pay_sim.control("POST", "/complete", {"txn_ref": p["payment_id"], "response_code": "00"})
+        wait_for(lambda: self.s.gw.payment(p["payment_id"]).json["status"] == "paid", what="paid")
+
+
+class ReturnTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def test_success_return_for_a_pending_payment_leaves_it_pending(self):
+        p = self.s.new_payment(return_url="https://portal.example.vn/ket-qua?ho_so=1")
+        r = self.s.gw.browser_return(ipn_query(p["payment_id"], 15000000))
+        self.assertEqual(r.status, 303, r.body)
+        target = urllib.parse.urlsplit(r.header("location"))
+        self.assertEqual(target.netloc, "portal.example.vn")
+        q = dict(urllib.parse.parse_qsl(target.query))
+        self.assertEqual(q["ho_so"], "1")
+        self.assertEqual(q["payment_id"], p["payment_id"])
+        self.assertEqual(q["result"], "success")
+        self.assertEqual(q["status"], "pending")
+        self.assertEqual(self.s.gw.payment(p["payment_id"]).json["status"], "pending")
+        self.assertEqual([e for e in webhook_events(self.s.webhook)["events"]
+                          if e["payment_id"] == p["payment_id"]], [])
+
+    def test_forged_return_is_refused_with_a_bilingual_page(self):
+        p = self.s.new_payment()
+        r = self.s.gw.browser_return(ipn_query(p["payment_id"], 15000000, secret=b"forged-secret"))
+        self.assertEqual(r.status, 400)
+        page = r.body.decode()
+        self.assertIn("Chữ ký không hợp lệ", page)
+        self.assertIn("Invalid signature", page)
+        self.assertIsNone(r.header("location"))
+
+
+class WebhookOutageTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def settle(self):
+        p = self.s.new_payment()
+        self.assertEqual(self.s.gw.ipn(ipn_query(p["payment_id"], 15000000)).json["RspCode"], "00")
+        return "evt-" + p["payment_id"]
+
+    def test_events_wait_during_an_outage_and_arrive_after(self):
+        self.s.webhook.control("POST", "/config", {"status": 503})
+        event_id = self.settle()
+        wait_for(lambda: any(e["event_id"] == event_id and e["attempts"] >= 1 for e in self.s.gw.outbox("pending")),
+                 what="a failed attempt recorded")
+        self.assertNotIn(event_id, events_by_id(self.s.webhook))
+        self.s.webhook.control("POST", "/config", {"status": 0})
+        ev = wait_for(lambda: events_by_id(self.s.webhook).get(event_id), what="delivery after the outage")
+        self.assertEqual(ev["event"], "payment.paid")
+        wait_for(lambda: all(e["event_id"] != event_id for e in self.s.gw.outbox("pending")), what="outbox drained")
+
+    def test_past_max_attempts_a_dead_letter_is_visible_and_redrivable(self):
+        self.s.webhook.control("POST", "/config", {"down": True})
+        event_id = self.settle()
+        dead = wait_for(lambda: [e for e in self.s.gw.outbox("dead") if e["event_id"] == event_id], timeout=30,
+                        what="a dead letter")
+        self.assertEqual(dead[0]["attempts"], 4)
+        self.assertTrue(dead[0]["last_error"])
+        # /status.json shows it (its counts are refreshed every second).
+        wait_for(lambda: self.s.gw.admin("GET", "/status.json").json["payments"]["outbox"]["dead_letters"] >= 1,
+                 what="the dead letter in /status.json")
+        self.s.webhook.control("POST", "/config", {"down": False, "status": 0})
+        time.sleep(0.5)
+        self.assertNotIn(event_id, events_by_id(self.s.webhook))  # dead letters are not retried by themselves
+        r = self.s.gw.admin("POST", "/payments/outbox/%s/redrive" % event_id)
+        self.assertEqual(r.status, 200, r.body)
+        wait_for(lambda: events_by_id(self.s.webhook).get(event_id), what="delivery after the redrive")
+        self.assertEqual(self.s.gw.admin("POST", "/payments/outbox/evt-nothing/redrive").status, 404)
+
+
+def metric(text, name, labels=""):
+    """The value of one sample in a Prometheus exposition (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + labels + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+class OperatorsTest(unittest.TestCase):
+    """What operators see of payments: /metrics, /status.json and lienthong-ctl's outbox commands."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def scrape(self):
+        r = self.s.gw.admin("GET", "/metrics")
+        self.assertEqual(r.status, 200)
+        return r.body.decode()
+
+    def steady_scrape(self):
+        """A scrape once the state counts (refreshed from the store every second) have caught up."""
+        def states(text):
+            return [l for l in text.splitlines() if l.startswith("lienthong_payments{")]
+        last = self.scrape()
+        for _ in range(20):
+            time.sleep(1.1)
+            now = self.scrape()
+            if states(now) == states(last):
+                return now
+            last = now
+        raise AssertionError("the payment counts never settled")
+
+    def test_ipn_answers_and_states_move_by_exactly_the_scripted_amounts(self):
+        before = self.steady_scrape()
+        paid = [self.s.new_payment() for _ in range(3)]
+        failed = self.s.new_payment()
+        for p in paid:
+            self.s.gw.ipn(ipn_query(p["payment_id"], 15000000))
+        self.s.gw.ipn(ipn_query(paid[0]["payment_id"], 15000000))  # a repeat: 02
+        self.s.gw.ipn(ipn_query(failed["payment_id"], 15000000, response_code="51"))
+        self.s.gw.ipn(ipn_query(failed["payment_id"], 15000000, secret=b"forged-secret"))  # 97
+        after = self.steady_scrape()
+
+        def moved(name, labels):
+            return metric(after, name, labels) - metric(before, name, labels)
+
+        self.assertEqual(moved("lienthong_payment_ipn_answers_total", '{rsp_code="00"}'), 4)
+        self.assertEqual(moved("lienthong_payment_ipn_answers_total", '{rsp_code="02"}'), 1)
+        self.assertEqual(moved("lienthong_payment_ipn_answers_total", '{rsp_code="97"}'), 1)
+        self.assertEqual(moved("lienthong_payments", '{state="paid"}'), 3)
+        self.assertEqual(moved("lienthong_payments", '{state="failed"}'), 1)
+        status = self.s.gw.admin("GET", "/status.json").json["payments"]
+        self.assertEqual(status["backend"], "journal")
+        self.assertTrue(status["store_ok"])
+        self.assertEqual(status["by_state"]["paid"], metric(after, "lienthong_payments", '{state="paid"}'))
+
+    def test_ctl_lists_and_redrives_dead_letters(self):
+        self.s.webhook.control("POST", "/config", {"down": True})
+        p = self.s.new_payment()
+        self.s.gw.ipn(ipn_query(p["payment_id"], 15000000))
+        event_id = "evt-" + p["payment_id"]
+        wait_for(lambda: [e for e in self.s.gw.outbox("dead") if e["event_id"] == event_id], timeout=30,
+                 what="a dead letter")
+        rc, out, err = harness.run_ctl("outbox", "list", "--dead", admin_port=self.s.gw.admin_port)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(event_id, out)
+        self.s.webhook.control("POST", "/config", {})
+        rc, out, err = harness.run_ctl("outbox", "redrive", event_id, admin_port=self.s.gw.admin_port)
+        self.assertEqual(rc, 0, out + err)
+        wait_for(lambda: events_by_id(self.s.webhook).get(event_id), what="delivery after ctl's redrive")
+        rc, out, err = harness.run_ctl("outbox", "redrive", event_id, admin_port=self.s.gw.admin_port)
+        self.assertNotEqual(rc, 0, "no longer a dead letter")
+
+
+class ReconciliationTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Stack()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def test_expired_pending_payment_never_opened_is_settled_expired(self):
+        p = self.s.new_payment(expires_in_s=1)
+        got = wait_for(lambda: self.s.gw.payment(p["payment_id"]).json["status"] != "pending" and
+                       self.s.gw.payment(p["payment_id"]).json, what="reconciliation")
+        self.assertEqual(got["status"], "expired")
+        wait_for(lambda: events_by_id(self.s.webhook).get("evt-" + p["payment_id"]), what="the expired event")
+        self.assertEqual(events_by_id(self.s.webhook)["evt-" + p["payment_id"]]["event"], "payment.expired")
+
+    def test_paid_payment_whose_ipn_never_came_is_settled_paid(self):
+        self.s.pay_sim.control("POST", "/config", {"ipn_urls": []})
+        p = self.s.new_payment(expires_in_s=2)
+        path = p["pay_url"][len(self.s.pay_sim.base_url):]
+        harness.https_request(self.s.pay_sim.port, "GET", path, cert=None, context=_national_context())
+        self.s.pay_sim.control("POST", "/complete", {"txn_ref": p["payment_id"], "response_code": "00"})
+        got = wait_for(lambda: self.s.gw.payment(p["payment_id"]).json["status"] != "pending" and
+                       self.s.gw.payment(p["payment_id"]).json, what="reconciliation")
+        self.assertEqual(got["status"], "paid")
+        self.assertTrue(got["transaction_no"])
+
+
+class StoreOutageTest(unittest.TestCase):
+    """A dead Redis: clear answers (IPN 99 so that the payment gateway retries, 503 for the portal), and nothing
+    already stored is lost."""
+
+    def test_dead_redis_answers_99_and_503_and_loses_nothing(self):
+        redis = RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "always"))
+        s = Stack(store=redis_store(redis))
+        try:
+            paid, pending = s.new_payment(), s.new_payment()
+            self.assertEqual(s.gw.ipn(ipn_query(paid["payment_id"], 15000000)).json["RspCode"], "00")
+            redis.kill()
+            self.assertEqual(s.gw.ipn(ipn_query(pending["payment_id"], 15000000)).json,
+                             {"RspCode": "99", "Message": "Unknown error"})
+            r = s.gw.create(key="during-outage")
+            self.assertEqual(r.status, 503, r.body)
+            self.assertEqual(r.json["type"], "urn:lienthong:problem:payment_store_unavailable")
+            self.assertTrue(r.header("retry-after"))
+            self.assertEqual(s.gw.payment(paid["payment_id"]).status, 503)
+            wait_for(lambda: s.gw.admin("GET", "/status.json").json["payments"]["store_ok"] is False,
+                     what="store_ok false in /status.json")
+            redis.start()
+            # Each worker reconnects on its own backoff: retry as the payment gateway and the portal would.
+            answer = wait_for(lambda: [a for a in [s.gw.ipn(ipn_query(pending["payment_id"], 15000000)).json]
+                                       if a["RspCode"] != "99"], what="an IPN answer other than 99")
+            self.assertEqual(answer[0]["RspCode"], "00", "the re-sent IPN settles the payment, once")
+            self.assertEqual(s.gw.payment(pending["payment_id"]).json["status"], "paid")
+            wait_for(lambda: s.gw.payment(paid["payment_id"]).status == 200, what="the store back")
+            self.assertEqual(s.gw.payment(paid["payment_id"]).json["status"], "paid")
+            created = wait_for(lambda: [r for r in [s.gw.create(key="during-outage")] if r.status != 503],
+                               what="a create answer other than 503")
+            self.assertEqual(created[0].status, 201)
+        finally:
+            s.stop()
+            redis.kill()
+
+
+    def test_a_stalled_store_still_answers_the_ipn_within_5_s(self):
+        redis = RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "always"))
+        store = redis_store(redis)
+        store["redis"]["timeout_ms"] = 4000  # longer than the IPN's own deadline
+        s = Stack(store=store)
+        try:
+            p = s.new_payment()
+            q = ipn_query(p["payment_id"], 15000000)
+            redis.pause()
+            started = time.time()
+            try:
+                answer = s.gw.ipn(q, timeout=10)
+            finally:
+                redis.resume()
+            self.assertLess(time.time() - started, 5.0, "the ICD's 5 s")
+            self.assertEqual(answer.json["RspCode"], "99")
+            # The stalled write went through once Redis woke: the payment gateway's repeat hears 02, not a second 00.
+            again = wait_for(lambda: [a for a in [s.gw.ipn(q).json["RspCode"]] if a != "99"], what="a repeat's answer")
+            self.assertEqual(again, ["02"])
+            self.assertEqual(s.gw.payment(p["payment_id"]).json["status"], "paid")
+            self.assertEqual(s.gw.ipn(q).json["RspCode"], "02")
+        finally:
+            s.stop()
+            redis.kill()
+
+
+class IpnAllowlistTest(unittest.TestCase):
+    def test_ipn_from_an_address_not_allowed_is_refused_and_changes_nothing(self):
+        s = Stack(extra={"ipn_allow": ["192.0.2.1"]})
+        try:
+            p = s.new_payment()
+            r = s.gw.ipn(ipn_query(p["payment_id"], 15000000))
+            self.assertEqual(r.status, 403)
+            self.assertEqual(s.gw.payment(p["payment_id"]).json["status"], "pending")
+        finally:
+            s.stop()
+        s = Stack(extra={"ipn_allow": ["127.0.0.1"]})
+        try:
+            p = s.new_payment()
+            self.assertEqual(s.gw.ipn(ipn_query(p["payment_id"], 15000000)).json["RspCode"], "00")
+        finally:
+            s.stop()
+
+
+class TwoInstancesOneRedisTest(unittest.TestCase):
+    def test_the_same_ipn_at_both_at_once_is_recorded_once(self):
+        redis = RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "always"))
+        pay_sim, webhook = Sim(system="payment"), Sim(system="webhook")
+        a = PayGateway(pay_sim, webhook, redis_store(redis))
+        b = PayGateway(pay_sim, webhook, redis_store(redis))
+        try:
+            for round_no in range(10):
+                p = a.create().json
+                self.assertEqual(b.payment(p["payment_id"]).status, 200)  # both see it
+                q = ipn_query(p["payment_id"], 15000000)
+                barrier, answers = threading.Barrier(2), {}
+
+                def send(gw, name):
+                    barrier.wait()
+                    answers[name] = gw.ipn(q).json["RspCode"]
+
+                ts = [threading.Thread(target=send, args=(a, "a")), threading.Thread(target=send, args=(b, "b"))]
+                [t.start() for t in ts]
+                [t.join() for t in ts]
+                self.assertEqual(sorted(answers.values()), ["00", "02"], (round_no, answers))
+                event_id = "evt-" + p["payment_id"]
+                wait_for(lambda: events_by_id(webhook).get(event_id), what="the event")
+            time.sleep(1.0)
+            events = webhook_events(webhook)["events"]
+            self.assertEqual(len({e["event_id"] for e in events}), 10)
+        finally:
+            a.stop()
+            b.stop()
+            pay_sim.stop()
+            webhook.stop()
+            redis.kill()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
