@@ -28,6 +28,18 @@ def wait_for(predicate, timeout=15, step=0.05, what="condition"):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+def once_the_store_answers(gw, payment_id):
+    """GET the payment, retrying while it is 503: after a Redis outage each worker's conn comes back on its own
+    backoff, so one worker may still answer 503 when another already answers."""
+    return wait_for(lambda: [r for r in [gw.payment(payment_id)] if r.status != 503],
+                    what="every worker's store conn back")[0]
+
+
+def ipn_once_the_store_answers(gw, query):
+    """The IPN's RspCode, re-sent while it is 99, as the payment gateway does."""
+    return wait_for(lambda: [a for a in [gw.ipn(query).json["RspCode"]] if a != "99"], what="an answer other than 99")[0]
+
+
 def events_by_id(webhook):
     return {e["event_id"]: e for e in webhook_events(webhook)["events"]}
 
@@ -470,13 +482,10 @@ class StoreOutageTest(unittest.TestCase):
                      what="store_ok false in /status.json")
             redis.start()
             # Each worker reconnects on its own backoff: retry as the payment gateway and the portal would.
-            answer = wait_for(lambda: [a for a in [s.gw.ipn(ipn_query(pending["payment_id"], 15000000)).json]
-                                       if a["RspCode"] != "99"], what="an IPN answer other than 99")
-            self.assertEqual(answer[0]["RspCode"], "00", "the re-sent IPN settles the payment, once")
+            answer = ipn_once_the_store_answers(s.gw, ipn_query(pending["payment_id"], 15000000))
+            self.assertEqual(answer, "00", "the re-sent IPN settles the payment, once")
             for p in (pending, paid):
-                got = wait_for(lambda: [r for r in [s.gw.payment(p["payment_id"])] if r.status != 503],
-                               what="every worker's store conn back")[0]
-                self.assertEqual(got.json["status"], "paid")
+                self.assertEqual(once_the_store_answers(s.gw, p["payment_id"]).json["status"], "paid")
             created = wait_for(lambda: [r for r in [s.gw.create(key="during-outage")] if r.status != 503],
                                what="a create answer other than 503")
             self.assertEqual(created[0].status, 201)
@@ -502,10 +511,9 @@ class StoreOutageTest(unittest.TestCase):
             self.assertLess(time.time() - started, 5.0, "the ICD's 5 s")
             self.assertEqual(answer.json["RspCode"], "99")
             # The stalled write went through once Redis woke: the payment gateway's repeat hears 02, not a second 00.
-            again = wait_for(lambda: [a for a in [s.gw.ipn(q).json["RspCode"]] if a != "99"], what="a repeat's answer")
-            self.assertEqual(again, ["02"])
-            self.assertEqual(s.gw.payment(p["payment_id"]).json["status"], "paid")
-            self.assertEqual(s.gw.ipn(q).json["RspCode"], "02")
+            self.assertEqual(ipn_once_the_store_answers(s.gw, q), "02")
+            self.assertEqual(once_the_store_answers(s.gw, p["payment_id"]).json["status"], "paid")
+            self.assertEqual(ipn_once_the_store_answers(s.gw, q), "02")
         finally:
             s.stop()
             redis.kill()
