@@ -105,6 +105,12 @@ static void on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 }
 
 /* Drops the connection: every pending command fails now, and a new connection is tried after a backoff. */
+/* What the outage means for this connection's users, for the one warning logged per outage. */
+static const char *while_down(const lt_redis_t *r)
+{
+    return r->conf.while_down ? r->conf.while_down : "lookups go to the national systems until it is back";
+}
+
 static void drop(lt_redis_t *r, const char *why)
 {
     redisAsyncContext *ac = r->ac;
@@ -113,7 +119,7 @@ static void drop(lt_redis_t *r, const char *why)
     set_state(r, LT_REDIS_DOWN);
     note_error(r, "%s", why);
     if (!r->outage_logged)
-        lt_log_warn("%s: %s; lookups go to the national systems until it is back", r->conf.label, why);
+        lt_log_warn("%s: %s; %s", r->conf.label, why, while_down(r));
     r->outage_logged = true;
     if (ac != NULL)
         redisAsyncFree(ac); /* its on_disconnect sees r->ac != ac and stays out of the way */
@@ -229,8 +235,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     set_state(r, LT_REDIS_DOWN);
     note_error(r, "cannot connect: %s", ac->errstr);
     if (!r->outage_logged)
-        lt_log_warn("%s: cannot connect (%s); lookups go to the national systems until it is back", r->conf.label,
-                    ac->errstr);
+        lt_log_warn("%s: cannot connect (%s); %s", r->conf.label, ac->errstr, while_down(r));
     r->outage_logged = true;
     schedule_reconnect(r);
 }
@@ -245,8 +250,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     set_state(r, LT_REDIS_DOWN);
     note_error(r, "connection lost: %s", status == REDIS_OK ? "closed" : ac->errstr);
     if (!r->outage_logged)
-        lt_log_warn("%s: connection lost (%s); lookups go to the national systems until it is back", r->conf.label,
-                    status == REDIS_OK ? "closed" : ac->errstr);
+        lt_log_warn("%s: connection lost (%s); %s", r->conf.label, status == REDIS_OK ? "closed" : ac->errstr,
+                    while_down(r));
     r->outage_logged = true;
     schedule_reconnect(r);
 }

@@ -51,7 +51,8 @@ typedef struct lt_redis_conf {
     int db;
     int64_t timeout_ms, connect_timeout_ms, reconnect_min_ms, reconnect_max_ms;
     int max_timeouts;
-    const char *label; /* for logs, e.g. "redis 10.0.0.5:6379" */
+    const char *label;      /* for logs, e.g. "redis 10.0.0.5:6379" */
+    const char *while_down; /* for logs, what an outage means to the users; NULL: the cache's meaning */
 } lt_redis_conf_t;
 
 typedef struct lt_redis lt_redis_t;

@@ -925,6 +925,7 @@ lt_pay_redis_t *lt_pay_redis_open(const lt_payments_conf_t *conf, lt_error_t *er
     s->rconf.reconnect_max_ms = 2000;
     s->rconf.max_timeouts = 3;
     s->rconf.label = s->label;
+    s->rconf.while_down = "new payments answer 503 and IPNs 99 (the payment gateway re-sends) until it is back";
     return s;
 }
 
