@@ -361,6 +361,36 @@ static bool refuse_if_broken(lt_pay_journal_t *j, op_t *op)
     return true;
 }
 
+/*
+ * Every operation has one shape: a new op of this conn, its work done under the store mutex, then the op handed
+ * to the writer (submit), which answers it once everything it observed is durable. begin_* take the mutex;
+ * end_op hands the op over and releases it.
+ */
+static op_t *begin_done(void *conn, lt_pay_done_fn fn, void *arg)
+{
+    jconn_t *c = conn;
+    op_t *op = op_new(c, OP_DONE, arg);
+    op->done = fn;
+    pthread_mutex_lock(&c->j->lock);
+    return op;
+}
+
+static op_t *begin_list(void *conn, lt_pay_list_fn fn, void *arg)
+{
+    jconn_t *c = conn;
+    op_t *op = op_new(c, OP_LIST, arg);
+    op->list_fn = fn;
+    pthread_mutex_lock(&c->j->lock);
+    return op;
+}
+
+static void end_op(op_t *op)
+{
+    lt_pay_journal_t *j = op->conn->j;
+    submit(j, op);
+    pthread_mutex_unlock(&j->lock);
+}
+
 /* ---- operations (each: lock, decide, append, submit, unlock) ----------------------------- */
 
 static void do_create(lt_pay_journal_t *j, op_t *op, const lt_payment_t *p)
@@ -387,24 +417,17 @@ static void do_create(lt_pay_journal_t *j, op_t *op, const lt_payment_t *p)
 
 static void jcreate(void *conn, const lt_payment_t *p, lt_pay_done_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_DONE, arg);
-    op->done = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_done(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     if (!refuse_if_broken(j, op))
         do_create(j, op, p);
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 static void jget(void *conn, const char *payment_id, lt_pay_done_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_DONE, arg);
-    op->done = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_done(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     pay_entry_t *e = lt_pay_map_get(&j->payments, payment_id);
     op->res.outcome = e != NULL ? LT_PAY_OK : LT_PAY_NOT_FOUND;
     if (e != NULL) {
@@ -412,8 +435,7 @@ static void jget(void *conn, const char *payment_id, lt_pay_done_fn fn, void *ar
         if (load_payment(e, &op->res.payment) != 0)
             fail_op(op, "payments journal: a stored payment does not parse");
     }
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 static void apply_settlement(lt_payment_t *p, const lt_pay_settlement_t *s)
@@ -467,15 +489,11 @@ static void do_settle(lt_pay_journal_t *j, op_t *op, const lt_pay_settlement_t *
 
 static void jsettle(void *conn, const lt_pay_settlement_t *s, lt_pay_done_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_DONE, arg);
-    op->done = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_done(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     if (!refuse_if_broken(j, op))
         do_settle(j, op, s);
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 /* ---- lists: collect matching entries, sort, keep the first max ---------------------------- */
@@ -538,14 +556,10 @@ static void do_list_unsettled(lt_pay_journal_t *j, op_t *op, int64_t before, siz
 
 static void jlist_unsettled(void *conn, int64_t expired_before_ms, size_t max, lt_pay_list_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_LIST, arg);
-    op->list_fn = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_list(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     do_list_unsettled(j, op, expired_before_ms, max);
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 static void collect_due(void *ctx, const char *key, void *val)
@@ -590,15 +604,11 @@ static void do_claim(lt_pay_journal_t *j, op_t *op, int64_t now_ms, int64_t leas
 
 static void jclaim(void *conn, int64_t now_ms, int64_t lease_ms, size_t max, lt_pay_list_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_LIST, arg);
-    op->list_fn = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_list(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     if (!refuse_if_broken(j, op))
         do_claim(j, op, now_ms, lease_ms, max);
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 /* An event that is gone was delivered when its payment is final (delivered events are dropped). */
@@ -635,15 +645,11 @@ static void do_delivered(lt_pay_journal_t *j, op_t *op, const char *event_id, in
 
 static void jdelivered(void *conn, const char *event_id, int64_t now_ms, lt_pay_done_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_DONE, arg);
-    op->done = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_done(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     if (!refuse_if_broken(j, op))
         do_delivered(j, op, event_id, now_ms);
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 typedef struct {
@@ -677,16 +683,12 @@ static void do_failed(lt_pay_journal_t *j, op_t *op, const char *event_id, const
 static void jfailed(void *conn, const char *event_id, int attempts, int64_t next_attempt_at_ms, bool dead,
                     const char *error, int64_t now_ms, lt_pay_done_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_DONE, arg);
-    op->done = fn;
     failure_t f = {attempts, next_attempt_at_ms, dead, error, now_ms};
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_done(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     if (!refuse_if_broken(j, op))
         do_failed(j, op, event_id, &f);
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 static void do_redrive(lt_pay_journal_t *j, op_t *op, const char *event_id, int64_t now_ms)
@@ -706,15 +708,11 @@ static void do_redrive(lt_pay_journal_t *j, op_t *op, const char *event_id, int6
 
 static void jredrive(void *conn, const char *event_id, int64_t now_ms, lt_pay_done_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_DONE, arg);
-    op->done = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_done(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     if (!refuse_if_broken(j, op))
         do_redrive(j, op, event_id, now_ms);
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 static void collect_in_state(void *ctx, const char *key, void *val)
@@ -735,11 +733,8 @@ static int by_event_created(const void *a, const void *b)
 
 static void jlist(void *conn, int state, size_t max, lt_pay_list_fn fn, void *arg)
 {
-    jconn_t *c = conn;
-    lt_pay_journal_t *j = c->j;
-    op_t *op = op_new(c, OP_LIST, arg);
-    op->list_fn = fn;
-    pthread_mutex_lock(&j->lock);
+    op_t *op = begin_list(conn, fn, arg);
+    lt_pay_journal_t *j = op->conn->j;
     collect_t col = {.state = state};
     lt_pay_map_foreach(&j->events, collect_in_state, &col);
     collect_sort(&col, by_event_created);
@@ -751,8 +746,7 @@ static void jlist(void *conn, int state, size_t max, lt_pay_list_fn fn, void *ar
     op->list.events = evs;
     op->list.n = n;
     op->seq = j->last_seq;
-    submit(j, op);
-    pthread_mutex_unlock(&j->lock);
+    end_op(op);
 }
 
 static void count_event(void *ctx, const char *key, void *val)
