@@ -64,7 +64,9 @@ class Stack:
             self.webhook.stop()
 
 
-class PayUrlTest(unittest.TestCase):
+class StackTest(unittest.TestCase):
+    """Tests that share one stack for the class: the payment simulator, the webhook receiver and one gateway."""
+
     @classmethod
     def setUpClass(cls):
         cls.s = Stack()
@@ -73,6 +75,8 @@ class PayUrlTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.s.stop()
 
+
+class PayUrlTest(StackTest):
     def test_pay_url_verifies_under_the_icd_rules(self):
         p = self.s.new_payment(description="Lệ phí: hồ sơ ~ * / : ? số 12 (Đăng ký) đợt 2", amount_vnd=150000)
         validate(p, "payment_created.schema.json")
@@ -184,16 +188,8 @@ def _national_context():
     return ctx
 
 
-class IpnTest(unittest.TestCase):
+class IpnTest(StackTest):
     """Hand-made IPNs: every RspCode of ICD §2, in its order of checks."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.s = Stack()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
 
     def rsp(self, query):
         r = self.s.gw.ipn(query)
@@ -274,14 +270,7 @@ class IpnTest(unittest.TestCase):
         wait_for(lambda: self.s.gw.payment(p["payment_id"]).json["status"] == "paid", what="paid")
 
 
-class ReturnTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.s = Stack()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
+class ReturnTest(StackTest):
 
     def test_success_return_for_a_pending_payment_leaves_it_pending(self):
         p = self.s.new_payment(return_url="https://portal.example.vn/ket-qua?ho_so=1")
@@ -308,14 +297,7 @@ class ReturnTest(unittest.TestCase):
         self.assertIsNone(r.header("location"))
 
 
-class WebhookOutageTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.s = Stack()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
+class WebhookOutageTest(StackTest):
 
     def settle(self):
         p = self.s.new_payment()
@@ -360,16 +342,8 @@ def metric(text, name, labels=""):
     return 0.0
 
 
-class OperatorsTest(unittest.TestCase):
+class OperatorsTest(StackTest):
     """What operators see of payments: /metrics, /status.json and lienthong-ctl's outbox commands."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.s = Stack()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
 
     def scrape(self):
         r = self.s.gw.admin("GET", "/metrics")
@@ -431,14 +405,7 @@ class OperatorsTest(unittest.TestCase):
         self.assertNotEqual(rc, 0, "no longer a dead letter")
 
 
-class ReconciliationTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.s = Stack()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.s.stop()
+class ReconciliationTest(StackTest):
 
     def test_expired_pending_payment_never_opened_is_settled_expired(self):
         p = self.s.new_payment(expires_in_s=1)
