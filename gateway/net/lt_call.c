@@ -518,8 +518,9 @@ static void attempt(lt_call_run_t *run)
         build_and_send(run);
 }
 
-lt_call_run_t *lt_call_start(lt_call_env_t *env, const lt_upstream_conf_t *upstream, const lt_operation_t *op,
-                             lt_call_t *call, lt_call_done_fn done, void *arg)
+/* A run in the call's arena, with its deadline and timer; citizens' calls and probes differ only after this. */
+static lt_call_run_t *run_new(lt_call_env_t *env, const lt_upstream_conf_t *upstream, const lt_operation_t *op,
+                              lt_call_t *call, lt_call_done_fn done, void *arg, long long deadline_ms)
 {
     lt_call_run_t *run = lt_arena_alloc(call->arena, sizeof(*run));
     run->env = env;
@@ -529,8 +530,15 @@ lt_call_run_t *lt_call_start(lt_call_env_t *env, const lt_upstream_conf_t *upstr
     run->call = call;
     run->done = done;
     run->arg = arg;
-    run->deadline_ms = lt_clock_ms() + upstream->deadline_ms;
+    run->deadline_ms = lt_clock_ms() + deadline_ms;
     run->timer = evtimer_new(env->base, on_timer, run);
+    return run;
+}
+
+lt_call_run_t *lt_call_start(lt_call_env_t *env, const lt_upstream_conf_t *upstream, const lt_operation_t *op,
+                             lt_call_t *call, lt_call_done_fn done, void *arg)
+{
+    lt_call_run_t *run = run_new(env, upstream, op, call, done, arg, upstream->deadline_ms);
     atomic_fetch_add(&run->state->calls, 1);
     if (atomic_fetch_add(&run->state->inflight, 1) >= upstream->max_inflight) {
         atomic_fetch_add(&run->state->refused_busy, 1);
@@ -549,17 +557,8 @@ lt_call_run_t *lt_call_start(lt_call_env_t *env, const lt_upstream_conf_t *upstr
 lt_call_run_t *lt_call_start_probe(lt_call_env_t *env, const lt_upstream_conf_t *upstream, const lt_operation_t *op,
                                    lt_call_t *call, lt_call_done_fn done, void *arg)
 {
-    lt_call_run_t *run = lt_arena_alloc(call->arena, sizeof(*run));
-    run->env = env;
-    run->state = lt_call_env_state(env, upstream);
-    run->conf = upstream;
-    run->op = op;
-    run->call = call;
-    run->done = done;
-    run->arg = arg;
+    lt_call_run_t *run = run_new(env, upstream, op, call, done, arg, upstream->probe.timeout_ms);
     run->health_probe = true;
-    run->deadline_ms = lt_clock_ms() + upstream->probe.timeout_ms;
-    run->timer = evtimer_new(env->base, on_timer, run);
     arm_timer(run, 0);
     return run;
 }

@@ -71,3 +71,12 @@ int sim_secret_load(const char *path, unsigned char *out, size_t cap, size_t *le
     OPENSSL_cleanse(buf, sizeof buf);
     return ok ? 0 : -1;
 }
+
+int sim_json_print_line(FILE *out, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    int bad = text == NULL || fprintf(out, "%s\n", text) < 0;
+    free(text);
+    json_decref(doc);
+    return bad ? -1 : 0;
+}

@@ -898,11 +898,7 @@ static int sim_pay_print_sample(const sim_people_t *people, size_t n, FILE *out)
                                  (json_int_t)sim_pay_sample_fees[(i * 5 + 3) % SIM_COUNT(sim_pay_sample_fees)],
                                  "description", description, "return_url", "https://localhost/portal/payments/return",
                                  "client_ip", "203.0.113.10", "locale", i % 5 == 4 ? "en" : "vn");
-        char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        int bad = text == NULL || fprintf(out, "%s\n", text) < 0;
-        free(text);
-        json_decref(line);
-        if (bad)
+        if (sim_json_print_line(out, line) != 0)
             return -1;
     }
     return 0;

@@ -508,11 +508,7 @@ static int sim_wh_print_sample(const sim_people_t *people, size_t n, FILE *out)
         json_t *line = json_pack("{s:s,s:s,s:{s:s,s:s,s:I,s:s}}", "event", results[k][0], "event_id", event_id,
                                  "payment", "payment_id", payment_id, "dossier_id", dossier, "amount_vnd",
                                  (json_int_t)150000, "status", results[k][1]);
-        char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        int bad = text == NULL || fprintf(out, "%s\n", text) < 0;
-        free(text);
-        json_decref(line);
-        if (bad)
+        if (sim_json_print_line(out, line) != 0)
             return -1;
     }
     return 0;
