@@ -11,21 +11,10 @@ import unittest
 import urllib.parse
 
 import harness
-from harness import RedisServer, Sim, validate
+from harness import RedisServer, Sim, validate, wait_for
 import payenv
 from payenv import PayGateway, ipn_query, journal_store, pay_url_params, redis_store, webhook_events
 import vnpay
-
-
-def wait_for(predicate, timeout=15, step=0.05, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def once_the_store_answers(gw, payment_id):
