@@ -92,9 +92,11 @@ static void on_found(void *arg, const lt_pay_result_t *res)
         return;
     }
     lt_error_t err;
-    if (res->outcome == LT_PAY_OK) {
+    /* A payment is read by the client that created it; to any other it does not exist (no hint that it does). */
+    bool visible = res->outcome == LT_PAY_OK && strcmp(res->payment.client, r->ctx.client ? r->ctx.client : "") == 0;
+    if (visible) {
         lt_request_reply_json(r, 200, lt_pay_public_json(&res->payment));
-    } else if (res->outcome == LT_PAY_NOT_FOUND) {
+    } else if (res->outcome == LT_PAY_NOT_FOUND || res->outcome == LT_PAY_OK) {
         lt_error_set(&err, LT_ERR_NOT_FOUND, "payment_not_found", "no payment with this id");
         lt_request_reply_problem(r, &err);
     } else {

@@ -166,6 +166,10 @@ class PayUrlTest(StackTest):
         self.assertEqual(r.json["amount_vnd"], 50000)
         self.assertIsNone(r.json["paid_at"])
         self.assertEqual(self.s.gw.payment("LT20261123-0000000000000000").status, 404)
+        # Another provincial client (its own valid certificate) cannot read the portal's payment.
+        other = self.s.gw.request("GET", "/v1/payments/" + p["payment_id"], cert="district-office")
+        self.assertEqual(other.status, 404, other.body)
+        self.assertEqual(other.json["type"], "urn:lienthong:problem:payment_not_found")
         self.assertEqual(self.s.gw.payment("bad%20id").status, 400)
         self.assertEqual(self.s.gw.request("DELETE", "/v1/payments/" + p["payment_id"]).status, 405)
 
