@@ -32,8 +32,8 @@
 typedef struct gateway {
     lt_config_t *config;
     SSL_CTX *api_tls;
-    SSL_CTX *callbacks_tls;      /* payments only: the callbacks listener's server certificate */
-    lt_pay_service_t *payments;  /* NULL without a payments section */
+    SSL_CTX *callbacks_tls;     /* payments only: the callbacks listener's server certificate */
+    lt_pay_service_t *payments; /* NULL without a payments section */
     lt_pay_runtime_t *pay_runtime;
     lt_upstream_state_t *states; /* per upstream, shared by every worker */
     lt_cache_t *cache;           /* shared by every worker */

@@ -70,7 +70,8 @@ static int read_field(const lt_conf_field_t *f, const json_t *v, const char *pat
         if (!json_is_string(v))
             break;
         free(*(char **)slot);
-        *(char **)slot = f->type == LT_CONF_FILE ? lt_conf_resolve_path(json_string_value(v)) : strdup(json_string_value(v));
+        *(char **)slot =
+            f->type == LT_CONF_FILE ? lt_conf_resolve_path(json_string_value(v)) : strdup(json_string_value(v));
         if (f->type == LT_CONF_FILE && access(*(char **)slot, R_OK) != 0) {
             snprintf(msg, sizeof(msg), "cannot read file '%s'", *(char **)slot);
             return fail(err, path, f->key, msg);

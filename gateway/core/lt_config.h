@@ -94,7 +94,7 @@ typedef struct lt_cache_conf {
 typedef enum { LT_PAY_STORE_JOURNAL, LT_PAY_STORE_REDIS } lt_pay_backend_t;
 
 typedef struct lt_payments_conf {
-    bool enabled; /* a "payments" section is present */
+    bool enabled;           /* a "payments" section is present */
     char *base_url;         /* the payment gateway: {base}/paymentv2/vpcpay.html and querydr */
     char *ca;               /* CA of the payment gateway's server certificate (querydr); NULL: the system's */
     char *tmn_code;         /* vnp_TmnCode */
@@ -119,7 +119,7 @@ typedef struct lt_payments_conf {
         long long timeout_ms, max_attempts, base_delay_ms, max_delay_ms, poll_ms, batch;
     } webhook;
     struct {
-        long long interval_s; /* how often pending payments are looked at */
+        long long interval_s;  /* how often pending payments are looked at */
         long long ipn_grace_s; /* how long past expiry an IPN may still come before querydr is asked */
         long long batch;
         char *server_ip; /* vnp_IpAddr of the merchant server in querydr */

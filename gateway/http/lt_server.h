@@ -22,7 +22,7 @@ typedef struct lt_server lt_server_t;
 typedef struct lt_server_deps {
     struct event_base *base;
     const lt_config_t *config;
-    SSL_CTX *api_tls;                /* shared, read-only: this listener's TLS context */
+    SSL_CTX *api_tls; /* shared, read-only: this listener's TLS context */
     /* Which listener this server is: NULL means the api listener (config->api, lt_proxy_handle). The callbacks
      * listener passes its own (lt_callbacks_handle). */
     const lt_listener_conf_t *listener;
