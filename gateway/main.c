@@ -68,7 +68,12 @@ static void usage(FILE *out)
           "  -V, --version       the version\n"
           "\n"
           "Signals: SIGTERM or SIGINT stop accepting and exit 0 once in-flight requests\n"
-          "are answered (within limits.shutdown_grace_ms); a second signal stops at once.\n",
+          "are answered (within limits.shutdown_grace_ms); a second signal stops at once.\n"
+          "SIGHUP reloads the configuration: log_level applies at once, other changes are\n"
+          "reported as needing a restart (as POST /reload on the admin listener).\n"
+          "\n"
+          "With a payments section, the payment store is opened at start-up: the journal\n"
+          "is replayed (and locked against a second gateway), or Redis is reached.\n",
           out);
 }
 

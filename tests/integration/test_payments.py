@@ -479,6 +479,23 @@ class StoreOutageTest(unittest.TestCase):
             redis.kill()
 
 
+class JournalLockTest(unittest.TestCase):
+    def test_a_second_gateway_on_the_same_journal_refuses_to_start(self):
+        store = journal_store()
+        s = Stack(store=store)
+        try:
+            p = s.new_payment()
+            second = PayGateway(s.pay_sim, s.webhook, store, start=False)
+            with self.assertRaises(AssertionError) as refused:
+                second.start(timeout=5)
+            self.assertIn("in use by another gateway", str(refused.exception))
+            second.kill()
+            # The first one is untouched.
+            self.assertEqual(s.gw.payment(p["payment_id"]).json["status"], "pending")
+        finally:
+            s.stop()
+
+
 class IpnAllowlistTest(unittest.TestCase):
     def test_ipn_from_an_address_not_allowed_is_refused_and_changes_nothing(self):
         s = Stack(extra={"ipn_allow": ["192.0.2.1"]})
