@@ -3,6 +3,7 @@
 
 #include <openssl/pem.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,13 +20,51 @@ static int64_t asn1_to_unix(const ASN1_TIME *t)
     return (int64_t)timegm(&tm);
 }
 
+/*
+ * Copies UTF-8 text for metrics labels, JSON and terminals: control characters become '?', and the text is cut
+ * on a character boundary. The subject comes from a peer's certificate, recorded even when it failed
+ * verification, so it is untrusted: raw bytes here would break the whole /metrics scrape or a terminal.
+ */
+static void copy_printable_utf8(const unsigned char *in, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen;) {
+        unsigned char c = in[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        bool whole = len > 0 && i + len <= n;
+        for (size_t k = 1; whole && k < len; k++)
+            whole = (in[i + k] & 0xc0) == 0x80;
+        if (!whole || c < 0x20 || c == 0x7f) { /* invalid UTF-8 or a control character */
+            out[o++] = '?';
+            i++;
+            continue;
+        }
+        if (o + len >= outlen)
+            break;
+        memcpy(out + o, in + i, len);
+        o += len;
+        i += len;
+    }
+    out[o] = '\0';
+}
+
+/* The common name, converted to UTF-8 from whatever string type the certificate uses; else the whole name. */
 static void subject_of(const X509 *cert, char *buf, size_t len)
 {
     const X509_NAME *name = X509_get_subject_name(cert);
     buf[0] = '\0';
-    if (X509_NAME_get_text_by_NID((X509_NAME *)name, NID_commonName, buf, (int)len) > 0)
+    int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    unsigned char *utf8 = NULL;
+    int n = i >= 0 ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) : -1;
+    if (n > 0) {
+        copy_printable_utf8(utf8, (size_t)n, buf, len);
+        OPENSSL_free(utf8);
         return;
-    X509_NAME_oneline(name, buf, (int)len);
+    }
+    OPENSSL_free(utf8);
+    char line[256];
+    X509_NAME_oneline(name, line, (int)sizeof(line)); /* escapes what is not printable ASCII */
+    copy_printable_utf8((const unsigned char *)line, strlen(line), buf, len);
 }
 
 static lt_cert_info_t *find_or_add(const char *role, const char *owner)
