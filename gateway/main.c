@@ -290,6 +290,8 @@ int main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *config_path = NULL;
     bool check_only = false;
+    /* systemd's ExecReload may send SIGHUP while start-up still runs, before the loop handles it. */
+    signal(SIGHUP, SIG_IGN);
     int opt;
     while ((opt = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
         switch (opt) {

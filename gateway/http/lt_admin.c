@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lt_certs.h"
 #include "lt_clock.h"
@@ -386,6 +387,22 @@ static int purge_args(json_t *body, const char **system, const char **identifier
     return -1;
 }
 
+/*
+ * Changes on the admin listener are asked for with Content-Type: application/json, as lienthong-ctl does. A web
+ * page open in the operator's browser can send a "simple" cross-site POST (form or text/plain) to 127.0.0.1
+ * without any preflight; requiring JSON forces a CORS preflight, which this listener never grants. Answers 415
+ * and returns false otherwise.
+ */
+static bool post_comes_from_a_tool(struct evhttp_request *req)
+{
+    const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    size_t n = strlen("application/json");
+    if (ctype != NULL && strncasecmp(ctype, "application/json", n) == 0 && (ctype[n] == '\0' || ctype[n] == ';'))
+        return true;
+    reply_json(req, 415, json_pack("{s:s}", "error", "admin changes need Content-Type: application/json"));
+    return false;
+}
+
 static void on_purge(struct evhttp_request *req, void *arg)
 {
     lt_admin_t *admin = arg;
@@ -394,6 +411,8 @@ static void on_purge(struct evhttp_request *req, void *arg)
         reply_json(req, 405, json_pack("{s:s}", "error", "use POST"));
         return;
     }
+    if (!post_comes_from_a_tool(req))
+        return;
     if (!lt_cache_enabled(admin->deps.cache)) {
         reply_json(req, 409, json_pack("{s:s}", "error", "the cache is off"));
         return;
@@ -458,6 +477,8 @@ static void on_reload(struct evhttp_request *req, void *arg)
         reply_json(req, 405, json_pack("{s:s}", "error", "use POST"));
         return;
     }
+    if (!post_comes_from_a_tool(req))
+        return;
     if (admin->deps.reload == NULL) {
         reply_json(req, 501, json_pack("{s:s}", "error", "this gateway cannot reload"));
         return;
@@ -490,6 +511,8 @@ static void on_other(struct evhttp_request *req, void *arg)
     lt_admin_t *admin = arg;
     const char *uri = evhttp_request_get_uri(req);
     if (uri != NULL && strncmp(uri, "/payments/", 10) == 0) {
+        if (evhttp_request_get_command(req) == EVHTTP_REQ_POST && !post_comes_from_a_tool(req))
+            return;
         if (admin->deps.payments_admin != NULL)
             admin->deps.payments_admin(admin->deps.payments_arg, req);
         else

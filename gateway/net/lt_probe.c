@@ -82,9 +82,9 @@ static void on_handshake_done(void *arg, const lt_upstream_response_t *resp, con
     lt_outcome_t outcome = lt_outcome_classify(err, 0);
     lt_histogram_observe(&s->state->probe_seconds, seconds_since(&s->started));
     atomic_fetch_add(&s->state->probe_outcomes[outcome], 1);
-    if (err == NULL)
-        lt_upstream_state_note_ok(s->state);
-    else
+    /* A handshake proves the port answers TLS, not that the service does (a load balancer completes it while
+     * every real call fails), so it never moves the system's "last success"; its health slot records it. */
+    if (err != NULL)
         lt_upstream_state_note_error(s->state, err, true);
     ended(s, err);
 }

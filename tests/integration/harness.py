@@ -1147,6 +1147,10 @@ class Gateway:
     def admin(self, method, path, body=None):
         return http_request(self.admin_port, method, path, body=body)
 
+    def admin_raw(self, method, path, body, headers):
+        """An admin request with exactly these bytes and headers (no JSON encoding)."""
+        return http_request(self.admin_port, method, path, body=body, headers=headers)
+
     # lifecycle
     def signal(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)

@@ -182,6 +182,9 @@ class MemoryCacheTest(unittest.TestCase):
             r = self.gw.admin("POST", "/cache/purge", body=body)
             self.assertEqual(r.status, 400, (body, r))
         self.assertEqual(self.gw.admin("GET", "/cache/purge").status, 405)
+        # What a web page can send cross-site without a preflight is refused: admin changes need JSON.
+        r = self.gw.admin_raw("POST", "/cache/purge", b'{"identifier":"1"}', {"Content-Type": "text/plain"})
+        self.assertEqual(r.status, 415, r)
 
     def test_readyz_reports_the_cache(self):
         c = cache_status(self.gw)

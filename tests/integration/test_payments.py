@@ -321,10 +321,14 @@ class WebhookOutageTest(StackTest):
         self.s.webhook.control("POST", "/config", {"down": False, "status": 0})
         time.sleep(0.5)
         self.assertNotIn(event_id, events_by_id(self.s.webhook))  # dead letters are not retried by themselves
-        r = self.s.gw.admin("POST", "/payments/outbox/%s/redrive" % event_id)
+        # A cross-site form post from a browser on the box cannot re-drive it: changes need JSON.
+        form = self.s.gw.admin_raw("POST", "/payments/outbox/%s/redrive" % event_id, b"x=1",
+                                   {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(form.status, 415)
+        r = self.s.gw.admin("POST", "/payments/outbox/%s/redrive" % event_id, body={})
         self.assertEqual(r.status, 200, r.body)
         wait_for(lambda: events_by_id(self.s.webhook).get(event_id), what="delivery after the redrive")
-        self.assertEqual(self.s.gw.admin("POST", "/payments/outbox/evt-nothing/redrive").status, 404)
+        self.assertEqual(self.s.gw.admin("POST", "/payments/outbox/evt-nothing/redrive", body={}).status, 404)
 
 
 def metric(text, name, labels=""):
