@@ -236,9 +236,12 @@ static void print_certificates(const ctl_t *ctl, const json_t *doc)
     }
 }
 
+/* A document without a known state (a wrong --admin, a proxy's page) is a failure, never "green". */
 static int exit_for(const char *state)
 {
-    return strcmp(state, "red") == 0 ? EXIT_RED : strcmp(state, "amber") == 0 ? EXIT_AMBER : EXIT_OK;
+    if (strcmp(state, "green") == 0)
+        return EXIT_OK;
+    return strcmp(state, "red") == 0 ? EXIT_RED : strcmp(state, "amber") == 0 ? EXIT_AMBER : EXIT_FAIL;
 }
 
 static int cmd_status(const ctl_t *ctl)
