@@ -167,10 +167,11 @@ void lt_upstream_state_note_error(lt_upstream_state_t *st, const lt_error_t *err
 }
 
 /* What an operator at 3 a.m. reads first on /status: when it last worked, and what went wrong last. A business
- * answer (404, a refused input) is the system working. */
-static void note_result(lt_call_run_t *run, lt_outcome_t outcome, const lt_error_t *err)
+ * answer (404, a refused input: 4xx toward the caller) is the system working; an HTTP 401 or 403 that refuses
+ * the province itself (502 toward the caller) is not, whatever its HTTP class. */
+static void note_result(lt_call_run_t *run, const lt_error_t *err)
 {
-    if (outcome == LT_OUTCOME_OK || outcome == LT_OUTCOME_HTTP_4XX || err == NULL)
+    if (err == NULL || (err->kind >= LT_ERR_BAD_REQUEST && err->kind < LT_ERR_INTERNAL))
         lt_upstream_state_note_ok(run->state);
     else
         lt_upstream_state_note_error(run->state, err, run->health_probe);
@@ -196,7 +197,7 @@ static void attempt_ended(lt_call_run_t *run, const lt_upstream_response_t *resp
 {
     lt_outcome_t outcome = lt_outcome_classify(err, resp ? resp->status : 0);
     attempt_ended_as(run, outcome);
-    note_result(run, outcome, err);
+    note_result(run, err);
 }
 
 /* ---- ending ---------------------------------------------------------------- */

@@ -420,6 +420,13 @@ class WrongApiKeyTest(GatewayCase):
         self.assertEqual(body.get("upstream"), "tax")
         self.assertNotIn("00" * 32, json.dumps(body), "the key is never shown")
 
+    def test_a_registry_refusing_the_province_is_no_success_on_the_status_page(self):
+        """HTTP 401 is a 4xx, but it refuses the province itself: /status must show it failing, not working."""
+        self.get(ICD_CODE)
+        tax = next(s for s in self.gw.admin("GET", "/status.json").json["systems"] if s["name"] == "tax")
+        self.assertIsNone(tax["last_success"], "no call to the registry ever worked")
+        self.assertEqual(tax["last_error"]["code"], "upstream_api_key_rejected")
+
 
 class TimeoutTest(GatewayCase):
     upstream = {"timeout_ms": 1000}
