@@ -1,14 +1,17 @@
 /* Re-read, check, apply the live part, and say what needs a restart. */
 #include "lt_reload.h"
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "lt_cache_crypto.h"
 #include "lt_certs.h"
 #include "lt_log.h"
+#include "lt_pay_service.h"
 #include "lt_tls.h"
 
 /* Every section path (up to two levels: "upstreams.population", "listeners.api") whose JSON differs. */
@@ -65,6 +68,35 @@ static void renewed_files(const lt_config_t *c, json_t *out)
 }
 
 /* The same checks as --check-config: a reload never accepts what a start would refuse. */
+/* What start-up would refuse must not pass a reload either: the callbacks listener and the payment secrets. */
+static int check_payment_files(const lt_config_t *c, lt_error_t *err)
+{
+    if (!c->payments.enabled)
+        return 0;
+    SSL_CTX *ctx = lt_tls_server_ctx_new(c->callbacks.cert, c->callbacks.key, NULL, err);
+    if (ctx == NULL)
+        return -1;
+    SSL_CTX_free(ctx);
+    unsigned char secret[LT_PAY_SECRET_MAX];
+    size_t len = 0;
+    int rc = lt_pay_secret_read(c->payments.hash_secret_file, "payments.hash_secret_file", secret, &len, err);
+    if (rc == 0 && c->payments.webhook.secret_file != NULL)
+        rc = lt_pay_secret_read(c->payments.webhook.secret_file, "payments.webhook.secret_file", secret, &len, err);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return rc;
+}
+
+/* The cache's key files, as lt_cache_new reads them at start-up. */
+static int check_cache_keys(const lt_config_t *c, lt_error_t *err)
+{
+    if (c->cache.hmac_key_file == NULL)
+        return 0;
+    lt_cache_keys_t keys = {0};
+    int rc = lt_cache_keys_load(&keys, &c->cache, err);
+    lt_cache_keys_wipe(&keys);
+    return rc;
+}
+
 static int check_files(const lt_config_t *c, lt_error_t *err)
 {
     SSL_CTX *ctx = lt_tls_server_ctx_new(c->api.cert, c->api.key, c->api.client_ca, err);
@@ -77,7 +109,7 @@ static int check_files(const lt_config_t *c, lt_error_t *err)
         if (lt_tls_check_client_files(what, c->upstreams[i].cert, c->upstreams[i].key, c->upstreams[i].ca, err) != 0)
             return -1;
     }
-    return 0;
+    return check_payment_files(c, err) == 0 && check_cache_keys(c, err) == 0 ? 0 : -1;
 }
 
 int lt_reload_run(const char *path, const lt_config_t *running, const json_t *running_raw, json_t *report)

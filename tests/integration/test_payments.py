@@ -483,6 +483,26 @@ class StoreOutageTest(unittest.TestCase):
             redis.kill()
 
 
+class ReloadTest(StackTest):
+    def test_reload_refuses_a_payment_secret_that_start_up_would_refuse(self):
+        import json
+        import os
+        short = os.path.join(self.s.gw.dir, "short.secret")
+        with open(short, "w") as f:
+            f.write("abc\n")  # readable, but under the 8 characters start-up demands
+        with open(self.s.gw.config_path, encoding="utf-8") as f:
+            cfg = json.load(f)
+        cfg["payments"]["hash_secret_file"] = short
+        with open(self.s.gw.config_path, "w", encoding="utf-8") as f:
+            json.dump(cfg, f)
+        r = self.s.gw.admin("POST", "/reload", body={})
+        self.assertNotEqual(r.status, 200, r.body)
+        self.assertIn("payments.hash_secret_file", r.body.decode())
+        # Still serving with what it started with.
+        p = self.s.new_payment()
+        self.assertEqual(self.s.gw.ipn(ipn_query(p["payment_id"], 15000000)).json["RspCode"], "00")
+
+
 class JournalLockTest(unittest.TestCase):
     def test_a_second_gateway_on_the_same_journal_refuses_to_start(self):
         store = journal_store()
