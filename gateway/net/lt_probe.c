@@ -18,6 +18,7 @@ typedef struct probe_slot {
     lt_call_run_t *run;               /* an operation probe in flight */
     lt_upstream_exchange_t *exchange; /* a handshake probe in flight */
     struct timespec started;
+    uint64_t attempts_before; /* probe_attempts when this probe started: did it reach the system at all? */
 } probe_slot_t;
 
 struct lt_probes {
@@ -42,18 +43,22 @@ static double seconds_since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* A business answer (not found, refused input) means the system is up and answering. */
-static bool system_answered(const lt_error_t *err)
+/* A business answer (not found, refused input) means the system is up and answering, but only if the probe did
+ * reach it: the same kinds of error raised here, before anything was sent (a probe input or header our own
+ * checks refuse), say nothing about the system. */
+static bool system_answered(const probe_slot_t *s, const lt_error_t *err)
 {
-    return err == NULL || (err->kind >= LT_ERR_BAD_REQUEST && err->kind < LT_ERR_INTERNAL);
+    bool reached = atomic_load(&s->state->probe_attempts) != s->attempts_before;
+    return err == NULL || (reached && err->kind >= LT_ERR_BAD_REQUEST && err->kind < LT_ERR_INTERNAL);
 }
 
 static void ended(probe_slot_t *s, const lt_error_t *err)
 {
-    bool ok = system_answered(err);
+    bool ok = system_answered(s, err);
+    bool reached = atomic_load(&s->state->probe_attempts) != s->attempts_before;
     char why[400];
     if (!ok)
-        snprintf(why, sizeof(why), "%s: %s", err->code, err->detail);
+        snprintf(why, sizeof(why), "%s%s: %s", reached ? "" : "probe not sent: ", err->code, err->detail);
     lt_health_state_t before = s->health.state;
     if (lt_health_report(&s->health, ok, ok ? NULL : why, seconds_since(&s->started), wall_ms())) {
         /* Transitions only: a steady state is not news. The reason holds error details, never personal data. */
@@ -121,6 +126,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         return;
     s->arena = lt_arena_new();
     clock_gettime(CLOCK_MONOTONIC, &s->started);
+    s->attempts_before = atomic_load(&s->state->probe_attempts);
     if (s->conf->probe.op != NULL) {
         start_call(s);
         return;

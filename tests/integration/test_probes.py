@@ -139,6 +139,24 @@ class ProbeConfigTest(unittest.TestCase):
         rc, out = self.check({"interval_s": 15, "operation": "tls", "enabled": True})
         self.assertEqual(rc, 0, out)
 
+    def test_a_probe_our_own_checks_refuse_is_never_up(self):
+        """A refused input is the system answering only if the request reached it: a probe that our own
+        checks stop before anything is sent (no officer here) must say so, not report the system up."""
+        row = next(r for r in h.sim_sample(20, SEED) if len(r["birth_date"]) == 10)
+        ident = {"id": row["id"], "full_name": row["full_name"], "birth_date": row["birth_date"]}
+        sim = h.Sim("population", seed=SEED)
+        gw = h.Gateway(sim, overrides={"upstreams": {"population": {"probe": {
+            "interval_s": 1, "operation": "verify", "input": ident, "officer": "", "purpose": "",
+            "down_after": 2, "up_after": 2}}}})
+        try:
+            probe = h.wait_for(lambda: [p for p in [system(status(gw), "population")["probe"]]
+                                        if p["state"] == "down"], what="the probe down")[0]
+            self.assertIn("probe not sent", probe["reason"])
+            self.assertEqual(sim.requests(), 0, "nothing reached the system")
+        finally:
+            gw.kill()
+            sim.kill()
+
     def test_a_disabled_probe_sends_nothing(self):
         sim = h.Sim("population", seed=SEED)
         gw = h.Gateway(sim, overrides={"upstreams": {"population": {"probe": {"enabled": False}}}})
