@@ -86,7 +86,9 @@ static const char css[] =
 
 static void row(lt_mbuf_t *b, const char *label, const char *value)
 {
-    lt_mbuf_printf(b, "<dt>%s</dt><dd>", label);
+    lt_mbuf_printf(b, "<dt>");
+    esc(b, label); /* labels include keys read from the payments summary */
+    lt_mbuf_printf(b, "</dt><dd>");
     esc(b, value);
     lt_mbuf_printf(b, "</dd>");
 }
