@@ -241,6 +241,18 @@ static void render_certificates(lt_mbuf_t *b)
         lt_mbuf_label_value(b, certs[i].subject);
         lt_mbuf_printf(b, "\"} %lld\n", (long long)(certs[i].not_after - now));
     }
+    lt_mbuf_family(b, "lienthong_certificate_verified", "gauge",
+                   "1 when a certificate verified (always, for those the gateway holds), 0 when a national system's "
+                   "server certificate failed verification at its last new connection.");
+    for (size_t i = 0; i < n; i++) {
+        lt_mbuf_printf(b, "lienthong_certificate_verified{role=\"");
+        lt_mbuf_label_value(b, certs[i].role);
+        lt_mbuf_printf(b, "\",owner=\"");
+        lt_mbuf_label_value(b, certs[i].owner);
+        lt_mbuf_printf(b, "\",subject=\"");
+        lt_mbuf_label_value(b, certs[i].subject);
+        lt_mbuf_printf(b, "\"} %d\n", certs[i].verify_error[0] == '\0');
+    }
 }
 
 static long long int_at(const json_t *obj, const char *a, const char *b)

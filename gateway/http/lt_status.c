@@ -157,9 +157,14 @@ static void consider(verdict_t *v, color_t c, const char *fmt, ...)
 static json_t *cert_json(const lt_cert_info_t *c, int64_t now_s)
 {
     long days = lt_certs_days_left(c->not_after, now_s);
-    return json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:s}", "role", c->role, "owner", c->owner, "subject", c->subject,
-                     "not_after", iso_time(c->not_after * 1000), "seconds_left", (json_int_t)(c->not_after - now_s),
-                     "days_left", (json_int_t)days, "state", lt_status_cert_color(days));
+    bool verified = c->verify_error[0] == '\0';
+    json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:b}", "role", c->role, "owner", c->owner, "subject",
+                          c->subject, "not_after", iso_time(c->not_after * 1000), "seconds_left",
+                          (json_int_t)(c->not_after - now_s), "days_left", (json_int_t)days, "state",
+                          verified ? lt_status_cert_color(days) : "red", "verified", verified);
+    if (!verified)
+        json_object_set_new(j, "verify_error", json_string(c->verify_error));
+    return j;
 }
 
 static const char *role_words(const char *role)
@@ -175,6 +180,10 @@ static const char *role_words(const char *role)
 
 static void cert_verdict(verdict_t *v, const lt_cert_info_t *c, int64_t now_s)
 {
+    if (c->verify_error[0] != '\0') {
+        consider(v, RED, "%s (%s) failed verification: %s", role_words(c->role), c->subject, c->verify_error);
+        return;
+    }
     long days = lt_certs_days_left(c->not_after, now_s);
     color_t color = color_of(lt_status_cert_color(days));
     if (color == GREEN)

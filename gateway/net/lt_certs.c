@@ -82,6 +82,11 @@ static lt_cert_info_t *find_or_add(const char *role, const char *owner)
 
 void lt_certs_note(const char *role, const char *owner, const X509 *cert)
 {
+    lt_certs_note_seen(role, owner, cert, NULL);
+}
+
+void lt_certs_note_seen(const char *role, const char *owner, const X509 *cert, const char *verify_error)
+{
     if (cert == NULL)
         return;
     int64_t not_after = asn1_to_unix(X509_get0_notAfter(cert));
@@ -93,6 +98,7 @@ void lt_certs_note(const char *role, const char *owner, const X509 *cert)
         c->not_after = not_after;
         c->noted_at = (int64_t)time(NULL);
         snprintf(c->subject, sizeof(c->subject), "%s", subject);
+        snprintf(c->verify_error, sizeof(c->verify_error), "%s", verify_error ? verify_error : "");
     }
     pthread_mutex_unlock(&lock);
 }

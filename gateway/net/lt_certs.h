@@ -24,10 +24,16 @@ typedef struct lt_cert_info {
     char subject[128]; /* the subject's CN, or its one-line name when it has none */
     int64_t not_after; /* Unix seconds */
     int64_t noted_at;  /* when this copy was taken (Unix seconds): for a seen certificate, its handshake */
+    /* A seen certificate that failed verification at its last handshake: why ("" when it verified, and for the
+     * certificates we hold, which start-up checked). */
+    char verify_error[96];
 } lt_cert_info_t;
 
 /* Records (or replaces) the certificate for (role, owner). Thread-safe; cheap when nothing changed. */
 void lt_certs_note(const char *role, const char *owner, const X509 *cert);
+/* As lt_certs_note, for a peer's certificate as its handshake's verification left it (verify_error NULL: it
+ * verified). */
+void lt_certs_note_seen(const char *role, const char *owner, const X509 *cert, const char *verify_error);
 /* Reads the first certificate of a PEM file (start-up only: it reads the disk). Returns -1 when unreadable. */
 int lt_certs_note_file(const char *role, const char *owner, const char *path);
 /* Copies up to max entries, in the order they were first noted. */

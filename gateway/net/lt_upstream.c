@@ -50,16 +50,21 @@ int lt_upstream_global_init(lt_error_t *err)
 
 /* ---- the national system's certificate, as its handshake shows it ------------------------ */
 
-/* Sees the server's leaf whether or not it verifies, so an expired or wrong certificate still shows on /status
- * with its dates. It changes no verdict: it returns OpenSSL's own. */
+/*
+ * Sees the server's leaf whether or not it verifies, so an expired or wrong certificate still shows on /status
+ * with its dates and why it failed. OpenSSL calls this from the top of the chain down to the leaf and stops at the
+ * first failure, so the leaf is recorded at a failure at any depth, and at depth 0 when all verified. It changes
+ * no verdict: it returns OpenSSL's own.
+ */
 static int on_verify(int ok, X509_STORE_CTX *store)
 {
-    if (X509_STORE_CTX_get_error_depth(store) != 0)
+    if (ok && X509_STORE_CTX_get_error_depth(store) != 0)
         return ok;
     SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
     const char *owner = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), owner_index) : NULL;
+    const char *why = ok ? NULL : X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
     if (owner != NULL)
-        lt_certs_note("upstream_server", owner, X509_STORE_CTX_get_current_cert(store));
+        lt_certs_note_seen("upstream_server", owner, X509_STORE_CTX_get0_cert(store), why);
     return ok;
 }
 

@@ -188,5 +188,36 @@ class ExpiringCertificateTest(unittest.TestCase):
             sim.kill()
 
 
+class UnverifiedCertificateTest(unittest.TestCase):
+    """A national system presenting a certificate from a CA we do not trust: seen, shown red with the reason,
+    and 0 in lienthong_certificate_verified, whatever its dates."""
+
+    def test_a_server_certificate_that_fails_verification_is_red(self):
+        server_crt, server_key = h.make_leaf_cert("population-sim-outsider", 300, "server", issuer="outsider-ca")
+        sim = h.Sim("population", seed=SEED)
+        sim.kill()
+        i = sim.argv.index("--certs-dir")
+        sim.argv[i:i + 2] = ["--cert", server_crt, "--key", server_key, "--client-ca", h.pki_path("national-ca.crt")]
+        sim.restart()
+        gw = h.Gateway(sim, overrides={"upstreams": {"population": {"probe": {"interval_s": 1}}}})
+        try:
+            doc = h.wait_for(lambda: (lambda d: d if any(c["role"] == "upstream_server" for c in d["certificates"])
+                                      else None)(gw.admin("GET", "/status.json").json), what="the server certificate")
+            server = next(c for c in doc["certificates"] if c["role"] == "upstream_server")
+            self.assertEqual(server["subject"], "population-sim-outsider")
+            self.assertFalse(server["verified"])
+            self.assertEqual(server["state"], "red", "300 days left, but not to be trusted")
+            self.assertIn("issuer", server["verify_error"])
+            pop = next(s for s in doc["systems"] if s["name"] == "population")
+            self.assertEqual(pop["state"], "red")
+            text = gw.admin("GET", "/metrics").body.decode()
+            self.assertRegex(text, r'(?m)^lienthong_certificate_verified\{role="upstream_server",owner="population",'
+                                   r'subject="population-sim-outsider"\} 0$')
+            self.assertRegex(text, r'(?m)^lienthong_certificate_verified\{role="api_server",owner="api",[^}]*\} 1$')
+        finally:
+            gw.kill()
+            sim.kill()
+
+
 if __name__ == "__main__":
     unittest.main()
