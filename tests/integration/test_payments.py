@@ -348,12 +348,13 @@ class OperatorsTest(StackTest):
         return r.body.decode()
 
     def steady_scrape(self):
-        """A scrape once the state counts (refreshed from the store every second) have caught up."""
+        """A scrape once the state counts have caught up: they are read from the store every second, and a read
+        can take a second more, so two equal scrapes 3 s apart are settled."""
         def states(text):
             return [l for l in text.splitlines() if l.startswith("lienthong_payments{")]
         last = self.scrape()
-        for _ in range(20):
-            time.sleep(1.1)
+        for _ in range(10):
+            time.sleep(3.0)
             now = self.scrape()
             if states(now) == states(last):
                 return now
