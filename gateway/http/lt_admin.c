@@ -83,6 +83,17 @@ static void upstream_sample(lt_mbuf_t *b, const char *name, const lt_upstream_st
     lt_mbuf_printf(b, "\"%s} %llu\n", extra, value);
 }
 
+/* One upstream's histogram, labelled with its name. */
+static void upstream_histogram(lt_mbuf_t *b, const char *name, const lt_upstream_state_t *st, const lt_histogram_t *h)
+{
+    lt_mbuf_t labels = {0};
+    lt_mbuf_printf(&labels, "upstream=\"");
+    lt_mbuf_label_value(&labels, st->conf->name);
+    lt_mbuf_printf(&labels, "\"");
+    lt_mbuf_histogram(b, name, labels.data, h);
+    lt_mbuf_free(&labels);
+}
+
 static void render_upstreams(lt_mbuf_t *b, lt_upstream_state_t *states, size_t n)
 {
     struct {
@@ -139,14 +150,8 @@ static void render_upstreams(lt_mbuf_t *b, lt_upstream_state_t *states, size_t n
     }
     lt_mbuf_family(b, "lienthong_upstream_duration_seconds", "histogram",
                    "Time of each attempt at the national system, from send to answer or failure.");
-    for (size_t i = 0; i < n; i++) {
-        lt_mbuf_t labels = {0};
-        lt_mbuf_printf(&labels, "upstream=\"");
-        lt_mbuf_label_value(&labels, states[i].conf->name);
-        lt_mbuf_printf(&labels, "\"");
-        lt_mbuf_histogram(b, "lienthong_upstream_duration_seconds", labels.data, &states[i].attempt_seconds);
-        lt_mbuf_free(&labels);
-    }
+    for (size_t i = 0; i < n; i++)
+        upstream_histogram(b, "lienthong_upstream_duration_seconds", &states[i], &states[i].attempt_seconds);
     lt_mbuf_family(b, "lienthong_upstream_token_remaining_seconds", "gauge",
                    "Remaining life of the bearer token held for the national system (0 when none).");
     int64_t now_ms = lt_clock_ms();
@@ -202,14 +207,8 @@ static void render_probes(lt_mbuf_t *b, lt_upstream_state_t *states, size_t n, c
                             atomic_load(&states[i].probe_outcomes[o]));
         }
     lt_mbuf_family(b, "lienthong_probe_duration_seconds", "histogram", "Time of each probe attempt.");
-    for (size_t i = 0; i < n; i++) {
-        lt_mbuf_t labels = {0};
-        lt_mbuf_printf(&labels, "upstream=\"");
-        lt_mbuf_label_value(&labels, states[i].conf->name);
-        lt_mbuf_printf(&labels, "\"");
-        lt_mbuf_histogram(b, "lienthong_probe_duration_seconds", labels.data, &states[i].probe_seconds);
-        lt_mbuf_free(&labels);
-    }
+    for (size_t i = 0; i < n; i++)
+        upstream_histogram(b, "lienthong_probe_duration_seconds", &states[i], &states[i].probe_seconds);
     lt_mbuf_family(b, "lienthong_upstream_health", "gauge",
                    "The probes' verdict: 1 for the current one of unknown, up, degraded and down.");
     for (size_t i = 0; i < n; i++) {
@@ -224,6 +223,18 @@ static void render_probes(lt_mbuf_t *b, lt_upstream_state_t *states, size_t n, c
     }
 }
 
+/* A certificate sample's name and labels, up to its value. */
+static void cert_sample(lt_mbuf_t *b, const char *name, const lt_cert_info_t *c)
+{
+    lt_mbuf_printf(b, "%s{role=\"", name);
+    lt_mbuf_label_value(b, c->role);
+    lt_mbuf_printf(b, "\",owner=\"");
+    lt_mbuf_label_value(b, c->owner);
+    lt_mbuf_printf(b, "\",subject=\"");
+    lt_mbuf_label_value(b, c->subject);
+    lt_mbuf_printf(b, "\"}");
+}
+
 static void render_certificates(lt_mbuf_t *b)
 {
     lt_cert_info_t certs[LT_CERTS_MAX];
@@ -233,25 +244,15 @@ static void render_certificates(lt_mbuf_t *b)
                    "Seconds until a certificate expires (negative once expired): the ones the gateway holds, and "
                    "each national system's server certificate as its last new connection showed it.");
     for (size_t i = 0; i < n; i++) {
-        lt_mbuf_printf(b, "lienthong_certificate_expiry_seconds{role=\"");
-        lt_mbuf_label_value(b, certs[i].role);
-        lt_mbuf_printf(b, "\",owner=\"");
-        lt_mbuf_label_value(b, certs[i].owner);
-        lt_mbuf_printf(b, "\",subject=\"");
-        lt_mbuf_label_value(b, certs[i].subject);
-        lt_mbuf_printf(b, "\"} %lld\n", (long long)(certs[i].not_after - now));
+        cert_sample(b, "lienthong_certificate_expiry_seconds", &certs[i]);
+        lt_mbuf_printf(b, " %lld\n", (long long)(certs[i].not_after - now));
     }
     lt_mbuf_family(b, "lienthong_certificate_verified", "gauge",
                    "1 when a certificate verified (always, for those the gateway holds), 0 when a national system's "
                    "server certificate failed verification at its last new connection.");
     for (size_t i = 0; i < n; i++) {
-        lt_mbuf_printf(b, "lienthong_certificate_verified{role=\"");
-        lt_mbuf_label_value(b, certs[i].role);
-        lt_mbuf_printf(b, "\",owner=\"");
-        lt_mbuf_label_value(b, certs[i].owner);
-        lt_mbuf_printf(b, "\",subject=\"");
-        lt_mbuf_label_value(b, certs[i].subject);
-        lt_mbuf_printf(b, "\"} %d\n", certs[i].verify_error[0] == '\0');
+        cert_sample(b, "lienthong_certificate_verified", &certs[i]);
+        lt_mbuf_printf(b, " %d\n", certs[i].verify_error[0] == '\0');
     }
 }
 
@@ -415,15 +416,21 @@ static bool post_comes_from_a_tool(struct evhttp_request *req)
     return false;
 }
 
-static void on_purge(struct evhttp_request *req, void *arg)
+/* An admin change: POST (405 otherwise, with Allow), sent as JSON by a tool (415 otherwise). */
+static bool admit_change(struct evhttp_request *req)
 {
-    lt_admin_t *admin = arg;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
         reply_json(req, 405, json_pack("{s:s}", "error", "use POST"));
-        return;
+        return false;
     }
-    if (!post_comes_from_a_tool(req))
+    return post_comes_from_a_tool(req);
+}
+
+static void on_purge(struct evhttp_request *req, void *arg)
+{
+    lt_admin_t *admin = arg;
+    if (!admit_change(req))
         return;
     if (!lt_cache_enabled(admin->deps.cache)) {
         reply_json(req, 409, json_pack("{s:s}", "error", "the cache is off"));
@@ -484,12 +491,7 @@ static void on_status_page(struct evhttp_request *req, void *arg)
 static void on_reload(struct evhttp_request *req, void *arg)
 {
     lt_admin_t *admin = arg;
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        reply_json(req, 405, json_pack("{s:s}", "error", "use POST"));
-        return;
-    }
-    if (!post_comes_from_a_tool(req))
+    if (!admit_change(req))
         return;
     if (admin->deps.reload == NULL) {
         reply_json(req, 501, json_pack("{s:s}", "error", "this gateway cannot reload"));
