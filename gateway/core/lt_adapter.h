@@ -8,9 +8,10 @@
  * keeps every adapter unit-testable with no network (nginx's upstream
  * create_request/process_header, HAProxy's mux_ops).
  *
- * An adapter is a `static const lt_adapter_t` in its own folder under
- * adapters/; the build collects them into lt_adapters[] (see
- * adapters/registry.c), as nginx builds ngx_modules[].
+ * An adapter is a `const lt_adapter_t` in its own folder under adapters/; the
+ * build collects them into the table lt_adapters[] (adapters/lt_adapters.h),
+ * as nginx builds ngx_modules[]. The ground never names that table: whoever
+ * needs it (the roof, floor 4) hands it down, as to lt_config_load().
  *
  * Multi-step flows (first fetch an OAuth token, then the record) never hide a
  * blocking call: build() or parse() returns LT_STEP_AGAIN with the next request
@@ -80,7 +81,7 @@ typedef enum {
 
 typedef enum {
     LT_INPUT_JSON_BODY,  /* POST with an application/json object body */
-    LT_INPUT_PATH_PARAM, /* GET {route}{param}: the last path segment becomes input[param_name] */
+    LT_INPUT_PATH_PARAM, /* GET {route}{param}: the path after the route becomes input[param_name] */
 } lt_input_kind_t;
 
 typedef struct lt_operation {
@@ -89,8 +90,13 @@ typedef struct lt_operation {
     const char *route;  /* "/v1/citizens/lookup"; for PATH_PARAM the prefix, e.g. "/v1/businesses/" */
     lt_input_kind_t input_kind;
     const char *param_name; /* PATH_PARAM only */
+    int param_segments;     /* PATH_PARAM only: how many '/'-separated segments make the parameter (0 means 1);
+                               "12616/12/345" for a parcel is one parameter of 3 segments */
     bool idempotent;        /* safe to retry upstream and to cache */
     bool personal_data;     /* requires X-Officer-Id and X-Purpose, and is audited */
+    /* Top-level fields of the record that are sensitive personal data (ethnicity, religion): released only to a
+     * client whose field list names them. NULL-terminated; NULL for none. */
+    const char *const *sensitive_fields;
 
     /* Checks the northbound input before any upstream call. May normalise it in place (e.g. NFC). */
     int (*validate)(json_t *input, lt_error_t *err);
@@ -103,6 +109,7 @@ typedef struct lt_operation {
 
 typedef struct lt_adapter {
     const char *name;                 /* the national system, also its config section: upstreams.<name> */
+    const char *title;                /* for people, Vietnamese · English: "Dân cư · Population" (/status) */
     const lt_operation_t *operations; /* terminated by an entry whose name is NULL */
     /* Reads upstreams.<name>.service; `path` is that key path for messages. Secrets come from files named there. */
     int (*settings_load)(const json_t *section, const char *path, void **settings, lt_error_t *err);
@@ -122,10 +129,18 @@ typedef struct lt_adapter {
                        long *expires_in_s, lt_error_t *err);
 } lt_adapter_t;
 
-/* Every adapter the build knows, NULL-terminated (adapters/registry.c). */
-extern const lt_adapter_t *const lt_adapters[];
+/* The adapter called `name` in a NULL-terminated table, or NULL. */
+const lt_adapter_t *lt_adapter_table_find(const lt_adapter_t *const *table, const char *name);
 
-const lt_adapter_t *lt_adapter_find(const char *name);
+/*
+ * Checks that no two operations of these adapters claim one route: the same
+ * method, and some path that both would match (equal routes, a body route a
+ * path-parameter prefix also serves, or two prefixes whose paths overlap).
+ * Every route must have exactly one owner, or the router would serve it from
+ * whichever upstream comes first. Returns 0, or -1 with err->detail naming both
+ * adapters and the route.
+ */
+int lt_adapter_routes_check(const lt_adapter_t *const *adapters, size_t n, lt_error_t *err);
 
 /* Longest Retry-After an upstream may ask of us: a day. */
 #define LT_RETRY_AFTER_MAX_S 86400
@@ -134,9 +149,9 @@ const lt_adapter_t *lt_adapter_find(const char *name);
  * Helper for adapters: an upstream's Retry-After as delta-seconds in (0, a
  * day]; anything else (absent, an HTTP date, junk) gives `fallback`.
  */
-int lt_upstream_retry_after_seconds(const char *header, int fallback);
+int lt_adapter_retry_after_seconds(const char *header, int fallback);
 
 /* Helper for adapters: append "Name: value" to a request (arena-copied). Returns -1 when full. */
-int lt_upstream_request_add_header(lt_arena_t *arena, lt_upstream_request_t *req, const char *name, const char *value);
+int lt_adapter_request_add_header(lt_arena_t *arena, lt_upstream_request_t *req, const char *name, const char *value);
 
 #endif

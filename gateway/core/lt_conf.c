@@ -7,6 +7,21 @@
 #include <unistd.h>
 
 static char base_dir[4096];
+static lt_conf_observer_t observer;
+static void *observer_ctx;
+
+void lt_conf_set_observer(lt_conf_observer_t fn, void *ctx)
+{
+    observer = fn;
+    observer_ctx = ctx;
+}
+
+void lt_conf_note(const char *path, const char *key, lt_conf_type_t type)
+{
+    const lt_conf_field_t row = {.key = key, .type = type};
+    if (observer != NULL)
+        observer(path, &row, observer_ctx);
+}
 
 void lt_conf_set_base_dir(const char *dir)
 {
@@ -129,6 +144,8 @@ static void set_default(const lt_conf_field_t *f, void *dest)
 
 int lt_conf_read(const json_t *obj, const char *path, const lt_conf_field_t *fields, void *dest, lt_error_t *err)
 {
+    for (const lt_conf_field_t *f = fields; observer != NULL && f->key != NULL; f++)
+        observer(path, f, observer_ctx);
     if (!json_is_object(obj))
         return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s: must be an object", *path ? path : "(root)");
     const char *key;

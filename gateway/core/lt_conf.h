@@ -62,6 +62,18 @@ char *lt_conf_resolve_path(const char *p);
 bool lt_conf_is_comment(const char *key);
 
 int lt_conf_read(const json_t *obj, const char *path, const lt_conf_field_t *fields, void *dest, lt_error_t *err);
+
+/*
+ * An observer sees every row of every table lt_conf_read reads a section with, whether the file gives the key or
+ * not (`path` is the section's key path): `lienthong-gateway --print-config-keys` lists them, so the tests can hold
+ * schemas/config.schema.json to the tables. NULL, the default, observes nothing. Set it before loading, on the
+ * thread that loads.
+ */
+typedef void (*lt_conf_observer_t)(const char *path, const lt_conf_field_t *field, void *ctx);
+void lt_conf_set_observer(lt_conf_observer_t observer, void *ctx);
+/* A key a loader reads by hand rather than with a table (a list of objects, say), shown to the observer as a row. */
+void lt_conf_note(const char *path, const char *key, lt_conf_type_t type);
+
 void lt_conf_free(const lt_conf_field_t *fields, void *dest);
 
 #endif

@@ -2,39 +2,48 @@
 #include "lt_config.h"
 
 #include <libgen.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lt_bind.h"
 #include "lt_conf.h"
+#include "lt_date.h"
+#include "lt_log.h"
 
 #define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
 
 /* Top level. Nested sections are LT_CONF_OBJECT slots read by their own tables. */
 typedef struct {
     long long workers;
-    char *log_level;
-    const json_t *listeners, *limits, *upstreams, *cache, *payments;
+    char *log_level, *log_format, *instance, *time_zone;
+    const json_t *listeners, *limits, *upstreams, *cache, *clients, *audit, *rate_limits;
 } root_t;
 
 static const lt_conf_field_t root_fields[] = {
     {FIELD(root_t, workers, LT_CONF_INT, false), .min = 0, .max = 256, .default_int = 0},
     {FIELD(root_t, log_level, LT_CONF_STRING, false), .default_str = "info"},
+    {FIELD(root_t, log_format, LT_CONF_STRING, false), .default_str = "json"},
+    {FIELD(root_t, instance, LT_CONF_STRING, false)},
+    {FIELD(root_t, time_zone, LT_CONF_STRING, false), .default_str = "+07:00"},
     {FIELD(root_t, listeners, LT_CONF_OBJECT, true)},
     {FIELD(root_t, limits, LT_CONF_OBJECT, false)},
     {FIELD(root_t, upstreams, LT_CONF_OBJECT, true)},
     {FIELD(root_t, cache, LT_CONF_OBJECT, false)},
-    {FIELD(root_t, payments, LT_CONF_OBJECT, false)},
+    {FIELD(root_t, clients, LT_CONF_OBJECT, false)},
+    {FIELD(root_t, audit, LT_CONF_OBJECT, false)},
+    {FIELD(root_t, rate_limits, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
 typedef struct {
-    const json_t *api, *admin, *callbacks;
+    const json_t *api, *admin;
 } listeners_t;
 
 static const lt_conf_field_t listeners_fields[] = {
     {FIELD(listeners_t, api, LT_CONF_OBJECT, true)},
     {FIELD(listeners_t, admin, LT_CONF_OBJECT, false)},
-    {FIELD(listeners_t, callbacks, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -43,22 +52,35 @@ static const lt_conf_field_t api_fields[] = {
     {FIELD(lt_listener_conf_t, cert, LT_CONF_FILE, true)},
     {FIELD(lt_listener_conf_t, key, LT_CONF_FILE, true)},
     {FIELD(lt_listener_conf_t, client_ca, LT_CONF_FILE, true)},
-    LT_CONF_END,
-};
-
-static const lt_conf_field_t admin_fields[] = {
-    {FIELD(lt_listener_conf_t, bind, LT_CONF_STRING, false), .default_str = "127.0.0.1:9090"},
+    {FIELD(lt_listener_conf_t, crl_expired, LT_CONF_STRING, false), .default_str = "refuse"},
+    {FIELD(lt_listener_conf_t, crl_warn_interval_s, LT_CONF_INT, false), .min = 10, .max = 86400, .default_int = 300},
+    {FIELD(lt_listener_conf_t, ticket_key_rotate_s, LT_CONF_INT, false), .min = 1, .max = 604800, .default_int = 10800},
+    {FIELD(lt_listener_conf_t, ticket_key_file, LT_CONF_FILE, false)},
     LT_CONF_END,
 };
 
 typedef struct {
     long long max_body_bytes, shutdown_grace_ms, idle_timeout_s;
+    lt_conn_limits_t conn;
 } limits_t;
+
+#define CONN_LIMIT(k) .key = #k, .type = LT_CONF_INT, .offset = offsetof(limits_t, conn.k)
 
 static const lt_conf_field_t limits_fields[] = {
     {FIELD(limits_t, max_body_bytes, LT_CONF_INT, false), .min = 256, .max = 16 << 20, .default_int = 16384},
     {FIELD(limits_t, shutdown_grace_ms, LT_CONF_INT, false), .min = 0, .max = 600000, .default_int = 10000},
     {FIELD(limits_t, idle_timeout_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 60},
+    /* Slow clients on a public-sector WAN: generous enough for a congested provincial link, short enough that
+     * slowloris costs an attacker a connection per header timeout. */
+    {CONN_LIMIT(handshake_timeout_s), .min = 1, .max = 600, .default_int = 10},
+    {CONN_LIMIT(header_timeout_s), .min = 1, .max = 600, .default_int = 15},
+    {CONN_LIMIT(body_grace_s), .min = 1, .max = 600, .default_int = 10},
+    {CONN_LIMIT(body_min_rate_bytes_s), .min = 0, .max = 1 << 30, .default_int = 1024},
+    {CONN_LIMIT(max_connections), .min = 1, .max = 1000000, .default_int = 10000},
+    {CONN_LIMIT(max_connections_per_address), .min = 1, .max = 1000000, .default_int = 512},
+    {CONN_LIMIT(max_request_line_bytes), .min = 256, .max = 65536, .default_int = 8192},
+    {CONN_LIMIT(max_header_fields), .min = 8, .max = 1000, .default_int = 100},
+    {CONN_LIMIT(max_header_bytes), .min = 1024, .max = 262144, .default_int = 16384},
     LT_CONF_END,
 };
 
@@ -220,18 +242,128 @@ static int load_probe(lt_upstream_conf_t *u, const json_t *obj, const char *path
     return rc;
 }
 
-static int load_listeners(lt_config_t *c, const json_t *obj, listeners_t *out, lt_error_t *err)
+/* A module's listener: TLS with a server certificate only (its peers are not the province's systems). */
+static const lt_conf_field_t module_listener_fields[] = {
+    {FIELD(lt_listener_conf_t, bind, LT_CONF_STRING, false)},
+    {FIELD(lt_listener_conf_t, cert, LT_CONF_FILE, true)},
+    {FIELD(lt_listener_conf_t, key, LT_CONF_FILE, true)},
+    LT_CONF_END,
+};
+
+static int config_fail(lt_error_t *err, const char *fmt, const char *a, const char *b)
+{
+    return lt_error_set(err, LT_ERR_INTERNAL, "config", fmt, a, b);
+}
+
+/* A listener's address, checked here so that --check-config refuses what start-up could not bind. */
+static int check_bind(const char *path, const char *bind, lt_error_t *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    char why[200];
+    if (lt_bind_parse(bind, &ss, &sslen, why, sizeof(why)) != 0)
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.bind: %s", path, why);
+    return 0;
+}
+
+/* A module's listener is configured exactly when its module is on. */
+static int load_module_listener(lt_config_t *c, size_t m, const lt_module_listener_t *ml, const json_t *obj,
+                                lt_error_t *err)
+{
+    const lt_module_t *mod = c->modules[m];
+    char path[128];
+    snprintf(path, sizeof(path), "listeners.%s", ml->name);
+    if (obj == NULL)
+        return c->module_on[m] ? config_fail(err, "%s: required with a %s section", path, mod->section) : 0;
+    if (!c->module_on[m])
+        return config_fail(err, "%s: only used with a %s section", path, mod->section);
+    lt_module_listener_conf_t *l = &c->listeners[c->nlisteners];
+    if (lt_conf_read(obj, path, module_listener_fields, &l->conf, err) != 0)
+        return -1;
+    c->nlisteners++;
+    l->name = strdup(ml->name);
+    l->module = m;
+    if (l->conf.bind == NULL)
+        l->conf.bind = strdup(ml->default_bind);
+    return check_bind(path, l->conf.bind, err);
+}
+
+/* The modules' listeners, taken out of `obj` (a copy) so that what remains is read by the core's table. */
+static int load_module_listeners(lt_config_t *c, json_t *obj, lt_error_t *err)
+{
+    size_t n = 0;
+    for (size_t m = 0; m < c->nmodules; m++)
+        for (const lt_module_listener_t *ml = c->modules[m]->listeners; ml && ml->name; ml++)
+            n++;
+    c->listeners = calloc(n + 1, sizeof(*c->listeners));
+    for (size_t m = 0; m < c->nmodules; m++) {
+        for (const lt_module_listener_t *ml = c->modules[m]->listeners; ml && ml->name; ml++) {
+            json_t *section = json_incref(json_object_get(obj, ml->name));
+            json_object_del(obj, ml->name);
+            int rc = load_module_listener(c, m, ml, section, err);
+            json_decref(section);
+            if (rc != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Each entry a readable file, resolved as LT_CONF_FILE keys are. */
+static int load_crl_files(lt_listener_conf_t *api, const json_t *list, lt_error_t *err)
+{
+    if (!json_is_array(list))
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "listeners.api.crl_files: must be a list of file paths");
+    api->crl_files = calloc(json_array_size(list) + 1, sizeof(char *));
+    size_t i;
+    const json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s == NULL || *s == '\0')
+            return lt_error_set(err, LT_ERR_INTERNAL, "config", "listeners.api.crl_files[%zu]: must be a file path", i);
+        char *path = lt_conf_resolve_path(s);
+        api->crl_files[api->ncrl_files++] = path;
+        if (access(path, R_OK) != 0)
+            return lt_error_set(err, LT_ERR_INTERNAL, "config", "listeners.api.crl_files[%zu]: cannot read file '%s'",
+                                i, path);
+    }
+    return 0;
+}
+
+/* The api listener: its table, and crl_files, a list the key tables do not read. */
+static int load_api_listener(lt_config_t *c, const json_t *obj, lt_error_t *err)
+{
+    json_t *rest = json_is_object(obj) ? json_copy((json_t *)obj) : json_incref((json_t *)obj);
+    const json_t *crl_files = json_is_object(obj) ? json_object_get(obj, "crl_files") : NULL;
+    lt_conf_note("listeners.api", "crl_files", LT_CONF_ARRAY);
+    if (crl_files != NULL)
+        json_object_del(rest, "crl_files");
+    int rc = lt_conf_read(rest, "listeners.api", api_fields, &c->api, err);
+    json_decref(rest);
+    if (rc != 0)
+        return -1;
+    if (strcmp(c->api.crl_expired, "refuse") != 0 && strcmp(c->api.crl_expired, "warn") != 0)
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "listeners.api.crl_expired: must be refuse or warn");
+    return crl_files != NULL ? load_crl_files(&c->api, crl_files, err) : 0;
+}
+
+static int load_listeners(lt_config_t *c, const json_t *given, listeners_t *out, lt_error_t *err)
 {
     listeners_t l = {0};
-    if (lt_conf_read(obj, "listeners", listeners_fields, &l, err) != 0)
+    json_t *obj = json_is_object(given) ? json_copy((json_t *)given) : json_object();
+    int lrc = load_module_listeners(c, obj, err);
+    if (lrc == 0)
+        lrc = lt_conf_read(obj, "listeners", listeners_fields, &l, err);
+    json_decref(obj); /* l's members are borrowed from the copy's values, which `given` still holds */
+    if (lrc != 0)
         return -1;
-    if (lt_conf_read(l.api, "listeners.api", api_fields, &c->api, err) != 0)
+    if (load_api_listener(c, l.api, err) != 0)
         return -1;
-    json_t *empty = json_object();
-    int rc = lt_conf_read(l.admin ? l.admin : empty, "listeners.admin", admin_fields, &c->admin, err);
-    json_decref(empty);
     *out = l;
-    return rc;
+    if (check_bind("listeners.api", c->api.bind, err) != 0)
+        return -1;
+    return lt_config_load_admin(c, l.admin, err); /* its address is checked there, loopback only */
 }
 
 static int load_limits(lt_config_t *c, const json_t *obj, lt_error_t *err)
@@ -243,15 +375,17 @@ static int load_limits(lt_config_t *c, const json_t *obj, lt_error_t *err)
     c->max_body_bytes = l.max_body_bytes;
     c->shutdown_grace_ms = l.shutdown_grace_ms;
     c->idle_timeout_s = l.idle_timeout_s;
+    c->conn = l.conn;
     return rc;
 }
 
-static int load_upstream(lt_upstream_conf_t *u, const char *name, const json_t *obj, lt_error_t *err)
+static int load_upstream(lt_upstream_conf_t *u, const lt_adapter_t *const *adapters, const char *name,
+                         const json_t *obj, lt_error_t *err)
 {
     char path[256];
     snprintf(path, sizeof(path), "upstreams.%s", name);
     u->name = name;
-    u->adapter = lt_adapter_find(name);
+    u->adapter = lt_adapter_table_find(adapters, name);
     if (u->adapter == NULL)
         return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s: no adapter for a national system named '%s'", path,
                             name);
@@ -275,6 +409,19 @@ static int load_upstream(lt_upstream_conf_t *u, const char *name, const json_t *
     return u->adapter->settings_load(raw.service, path, &u->settings, err);
 }
 
+/* Only the configured upstreams' routes count: they are what the router serves. */
+static int check_routes(const lt_config_t *c, lt_error_t *err)
+{
+    const lt_adapter_t **configured = calloc(c->nupstreams + 1, sizeof(*configured));
+    for (size_t i = 0; i < c->nupstreams; i++)
+        configured[i] = c->upstreams[i].adapter;
+    lt_error_t why;
+    lt_error_clear(&why);
+    int rc = lt_adapter_routes_check(configured, c->nupstreams, &why);
+    free(configured);
+    return rc == 0 ? 0 : lt_error_set(err, LT_ERR_INTERNAL, "config", "upstreams: %s", why.detail);
+}
+
 static int load_upstreams(lt_config_t *c, const json_t *obj, lt_error_t *err)
 {
     c->upstreams = calloc(json_object_size(obj) + 1, sizeof(*c->upstreams));
@@ -286,10 +433,10 @@ static int load_upstreams(lt_config_t *c, const json_t *obj, lt_error_t *err)
             continue;
         lt_upstream_conf_t *u = &c->upstreams[c->nupstreams++];
         /* The name must outlive the JSON document (and `key` must stay jansson's: it drives the iteration). */
-        if (load_upstream(u, strdup(key), v, err) != 0)
+        if (load_upstream(u, c->adapters, strdup(key), v, err) != 0)
             return -1;
     }
-    return 0;
+    return check_routes(c, err);
 }
 
 /* ---- cache ---------------------------------------------------------------- */
@@ -346,25 +493,88 @@ static const lt_conf_field_t cache_aead_fields[] = {
 };
 
 typedef struct {
-    char *address, *password_file, *prefix;
-    long long db, timeout_ms, connect_timeout_ms, reconnect_min_ms, reconnect_max_ms, max_timeouts;
+    lt_redis_conf_t conn;
+    char *prefix;
     long long l1_max_bytes, l1_ttl_s;
 } cache_redis_t;
 
 static const lt_conf_field_t cache_redis_fields[] = {
-    {FIELD(cache_redis_t, address, LT_CONF_STRING, false), .default_str = "127.0.0.1:6379"},
-    {FIELD(cache_redis_t, password_file, LT_CONF_FILE, false)},
+    /* A lookup waits for Redis at most timeout_ms, then goes to the national system as on a miss. */
+    LT_REDIS_CONF_FIELDS(cache_redis_t, conn, LT_REDIS_LIMITS(1, 10000, 50), LT_REDIS_LIMITS(1, 60000, 500),
+                         LT_REDIS_LIMITS(1, 600000, 5000)),
     {FIELD(cache_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:"},
-    {FIELD(cache_redis_t, db, LT_CONF_INT, false), .min = 0, .max = 15, .default_int = 0},
-    {FIELD(cache_redis_t, timeout_ms, LT_CONF_INT, false), .min = 1, .max = 10000, .default_int = 50},
-    {FIELD(cache_redis_t, connect_timeout_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 500},
-    {FIELD(cache_redis_t, reconnect_min_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 100},
-    {FIELD(cache_redis_t, reconnect_max_ms, LT_CONF_INT, false), .min = 1, .max = 600000, .default_int = 5000},
-    {FIELD(cache_redis_t, max_timeouts, LT_CONF_INT, false), .min = 1, .max = 1000, .default_int = 3},
     {FIELD(cache_redis_t, l1_max_bytes, LT_CONF_INT, false), .min = 0, .max = 1LL << 40, .default_int = 0},
     {FIELD(cache_redis_t, l1_ttl_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 5},
     LT_CONF_END,
 };
+
+static int redis_fail(lt_error_t *err, const char *path, const char *what)
+{
+    return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.%s", path, what);
+}
+
+/* "host:port" each, read out of the borrowed list so that the loaded config keeps no JSON. */
+static int read_sentinels(lt_redis_conf_t *rc, const char *path, lt_error_t *err)
+{
+    const json_t *list = rc->sentinels_list;
+    rc->sentinels_list = NULL;
+    if (list == NULL)
+        return 0;
+    size_t n = json_array_size(list);
+    if (n == 0 || n > 16)
+        return redis_fail(err, path, "sentinels: list 1 to 16 Sentinels, \"host:port\" each");
+    rc->sentinels = calloc(n, sizeof(*rc->sentinels));
+    for (size_t i = 0; i < n; i++) {
+        const char *a = json_string_value(json_array_get(list, i));
+        const char *colon = a != NULL ? strrchr(a, ':') : NULL;
+        if (a == NULL || colon == NULL || colon == a || atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535)
+            return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.sentinels[%zu]: want \"host:port\"", path, i);
+        rc->sentinels[rc->nsentinels++] = strdup(a);
+    }
+    return 0;
+}
+
+int lt_config_check_redis(lt_redis_conf_t *rc, const char *path, lt_error_t *err)
+{
+    bool listed = rc->sentinels_list != NULL;
+    if (read_sentinels(rc, path, err) != 0)
+        return -1;
+    if (listed && rc->address != NULL)
+        return redis_fail(err, path, "address: give either address or sentinels with master_name, not both");
+    if (listed && (rc->master_name == NULL || rc->master_name[0] == '\0'))
+        return redis_fail(err, path, "master_name: required with sentinels: the name the Sentinels monitor");
+    if (!listed && rc->master_name != NULL)
+        return redis_fail(err, path, "sentinels: required with master_name");
+    if (!listed && (rc->sentinel_password_file != NULL || rc->sentinel_username != NULL))
+        return redis_fail(err, path, "sentinels: required with sentinel_password_file and sentinel_username");
+    if (rc->username != NULL && rc->password_file == NULL)
+        return redis_fail(err, path, "password_file: required with username");
+    if (rc->sentinel_username != NULL && rc->sentinel_password_file == NULL)
+        return redis_fail(err, path, "sentinel_password_file: required with sentinel_username");
+    if (!listed && rc->address == NULL)
+        rc->address = strdup("127.0.0.1:6379");
+    if (rc->wait_replicas < 0)
+        rc->wait_replicas = listed ? 1 : 0;
+    if (rc->reconnect_max_ms < rc->reconnect_min_ms)
+        return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s.reconnect_max_ms: must be at least reconnect_min_ms",
+                            path);
+    if (rc->wait_replicas > 0 && rc->wait_timeout_ms >= rc->timeout_ms)
+        return redis_fail(err, path, "wait_timeout_ms: must be below timeout_ms, which bounds the WAIT too");
+    return 0;
+}
+
+void lt_config_free_redis(lt_redis_conf_t *rc)
+{
+    free(rc->address);
+    free(rc->password_file);
+    for (size_t i = 0; i < rc->nsentinels; i++)
+        free(rc->sentinels[i]);
+    free(rc->sentinels);
+    free(rc->master_name);
+    free(rc->username);
+    free(rc->sentinel_password_file);
+    free(rc->sentinel_username);
+}
 
 static int cache_fail(lt_error_t *err, const char *what)
 {
@@ -396,12 +606,12 @@ static void inherit(long long *v, long long def)
         *v = def;
 }
 
-static int load_cache_op(lt_cache_conf_t *cc, const char *system, const char *opname, const json_t *obj,
-                         lt_error_t *err)
+static int load_cache_op(lt_cache_conf_t *cc, const lt_adapter_t *const *adapters, const char *system,
+                         const char *opname, const json_t *obj, lt_error_t *err)
 {
     char path[300];
     snprintf(path, sizeof(path), "cache.operations.%s.%s", system, opname);
-    const lt_adapter_t *a = lt_adapter_find(system);
+    const lt_adapter_t *a = lt_adapter_table_find(adapters, system);
     const lt_operation_t *op = a ? find_operation(a, opname) : NULL;
     if (op == NULL)
         return lt_error_set(err, LT_ERR_INTERNAL, "config", "%s: no such operation", path);
@@ -420,7 +630,7 @@ static int load_cache_op(lt_cache_conf_t *cc, const char *system, const char *op
     return 0;
 }
 
-static int load_cache_ops(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *err)
+static int load_cache_ops(lt_cache_conf_t *cc, const lt_adapter_t *const *adapters, const json_t *obj, lt_error_t *err)
 {
     size_t n = 0;
     const char *system, *opname;
@@ -442,7 +652,7 @@ static int load_cache_ops(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *er
         {
             if (lt_conf_is_comment(opname))
                 continue;
-            if (load_cache_op(cc, system, opname, v, err) != 0)
+            if (load_cache_op(cc, adapters, system, opname, v, err) != 0)
                 return -1;
         }
     }
@@ -481,6 +691,7 @@ static int load_cache_keys(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *e
 {
     json_t *rest = json_copy((json_t *)obj);
     json_object_del(rest, "aead");
+    lt_conf_note("cache.keys", "aead", LT_CONF_ARRAY);
     cache_keys_t k = {0};
     int rc = lt_conf_read(rest, "cache.keys", cache_keys_fields, &k, err);
     json_decref(rest);
@@ -509,19 +720,17 @@ static int load_cache_redis(lt_cache_conf_t *cc, const json_t *obj, lt_error_t *
     json_t *empty = json_object();
     int rc = lt_conf_read(obj ? obj : empty, "cache.redis", cache_redis_fields, &r, err);
     json_decref(empty);
-    cc->redis.address = r.address;
-    cc->redis.password_file = r.password_file;
+    cc->redis.conn = r.conn;
     cc->redis.prefix = r.prefix;
-    cc->redis.db = r.db;
-    cc->redis.timeout_ms = r.timeout_ms;
-    cc->redis.connect_timeout_ms = r.connect_timeout_ms;
-    cc->redis.reconnect_min_ms = r.reconnect_min_ms;
-    cc->redis.reconnect_max_ms = r.reconnect_max_ms;
-    cc->redis.max_timeouts = r.max_timeouts;
     cc->redis.l1_max_bytes = r.l1_max_bytes;
     cc->redis.l1_ttl_s = r.l1_ttl_s;
-    if (rc == 0 && r.reconnect_max_ms < r.reconnect_min_ms)
-        return cache_fail(err, "cache.redis.reconnect_max_ms: must be at least reconnect_min_ms");
+    /* A lost cache entry costs one upstream call: the cache never waits for replicas. */
+    if (rc == 0 && cc->redis.conn.wait_replicas > 0)
+        return cache_fail(err, "cache.redis.wait_replicas: the cache never waits for replicas; leave it out");
+    if (rc == 0)
+        cc->redis.conn.wait_replicas = 0;
+    if (rc == 0 && lt_config_check_redis(&cc->redis.conn, "cache.redis", err) != 0)
+        return -1;
     if (rc == 0 && (strlen(r.prefix) > 32 || strchr(r.prefix, ' ') != NULL))
         return cache_fail(err, "cache.redis.prefix: at most 32 characters, without spaces");
     return rc;
@@ -559,7 +768,7 @@ static int load_cache(lt_config_t *c, const json_t *obj, lt_error_t *err)
     cc->max_bytes = raw.max_bytes;
     cc->shards = raw.shards;
     cc->defaults = (lt_cache_ttls_t){raw.ttl_s, raw.not_found_ttl_s, raw.max_stale_s};
-    if (raw.operations != NULL && load_cache_ops(cc, raw.operations, err) != 0)
+    if (raw.operations != NULL && load_cache_ops(cc, c->adapters, raw.operations, err) != 0)
         return -1;
     if (raw.keys != NULL && load_cache_keys(cc, raw.keys, err) != 0)
         return -1;
@@ -580,7 +789,41 @@ const lt_cache_ttls_t *lt_config_cache_ttls(const lt_config_t *config, const cha
     return &cc->defaults;
 }
 
-lt_config_t *lt_config_load(const char *path, lt_error_t *err)
+/* Each module's section, taken out of `root` so that what remains is read by the core's table. */
+static int load_module_sections(lt_config_t *c, json_t *root, lt_error_t *err)
+{
+    for (size_t m = 0; m < c->nmodules; m++) {
+        const lt_module_t *mod = c->modules[m];
+        if (mod->section == NULL) {
+            c->module_on[m] = true;
+            continue;
+        }
+        json_t *section = json_object_get(root, mod->section);
+        if (section == NULL)
+            continue;
+        if (!json_is_object(section))
+            return config_fail(err, "%s: must be an object (%s)", mod->section, mod->name);
+        c->module_on[m] = true;
+        int rc = mod->conf_load(section, mod->section, c, &c->module_conf[m], err);
+        json_object_del(root, mod->section);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The instance's name in logs and on the status page: the host's name unless the configuration gives one. */
+static char *default_instance(void)
+{
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0)
+        return strdup("lienthong");
+    host[sizeof(host) - 1] = '\0';
+    return strdup(host);
+}
+
+lt_config_t *lt_config_load(const char *path, const lt_adapter_t *const *adapters, const lt_module_t *const *modules,
+                            lt_error_t *err)
 {
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -590,15 +833,33 @@ lt_config_t *lt_config_load(const char *path, lt_error_t *err)
     }
     lt_config_t *c = calloc(1, sizeof(*c));
     c->path = strdup(path);
+    c->adapters = adapters;
     char *dir_copy = strdup(path);
     lt_conf_set_base_dir(dirname(dir_copy));
     free(dir_copy);
 
+    while (modules != NULL && modules[c->nmodules] != NULL)
+        c->nmodules++;
+    c->modules = modules;
+    c->module_conf = calloc(c->nmodules + 1, sizeof(void *));
+    c->module_on = calloc(c->nmodules + 1, sizeof(bool));
+
     root_t r = {0};
     listeners_t listeners = {0};
-    int rc = lt_conf_read(root, "", root_fields, &r, err);
+    int rc = load_module_sections(c, root, err);
+    if (rc == 0)
+        rc = lt_conf_read(root, "", root_fields, &r, err);
     c->workers = r.workers;
     c->log_level = r.log_level;
+    c->log_format = r.log_format;
+    c->instance = r.instance != NULL ? r.instance : default_instance();
+    c->time_zone = r.time_zone;
+    if (rc == 0 && lt_date_parse_zone(c->time_zone, &c->time_zone_offset_s) != 0)
+        rc = lt_error_set(err, LT_ERR_INTERNAL, "config", "time_zone: '%s' must be an offset such as +07:00 or Z",
+                          c->time_zone);
+    lt_log_format_t format;
+    if (rc == 0 && lt_log_parse_format(c->log_format, &format) != 0)
+        rc = lt_error_set(err, LT_ERR_INTERNAL, "config", "log_format: must be json or text");
     if (rc == 0)
         rc = load_listeners(c, r.listeners, &listeners, err);
     if (rc == 0)
@@ -608,7 +869,11 @@ lt_config_t *lt_config_load(const char *path, lt_error_t *err)
     if (rc == 0)
         rc = load_cache(c, r.cache, err);
     if (rc == 0)
-        rc = lt_config_load_payments(c, r.payments, listeners.callbacks, err);
+        rc = lt_config_load_clients(c, r.clients, err);
+    if (rc == 0)
+        rc = lt_config_load_audit(c, r.audit, err);
+    if (rc == 0)
+        rc = lt_config_load_ratelimit(c, r.rate_limits, err);
     json_decref(root);
     if (rc != 0) {
         lt_config_free(c);
@@ -628,8 +893,7 @@ static void free_cache(lt_cache_conf_t *cc)
         free(cc->aead[i].file);
     free(cc->aead);
     free(cc->hmac_key_file);
-    free(cc->redis.address);
-    free(cc->redis.password_file);
+    lt_config_free_redis(&cc->redis.conn);
     free(cc->redis.prefix);
 }
 
@@ -639,6 +903,11 @@ static void free_listener(lt_listener_conf_t *l)
     free(l->cert);
     free(l->key);
     free(l->client_ca);
+    for (size_t i = 0; i < l->ncrl_files; i++)
+        free(l->crl_files[i]);
+    free(l->crl_files);
+    free(l->crl_expired);
+    free(l->ticket_key_file);
 }
 
 void lt_config_free(lt_config_t *c)
@@ -661,10 +930,24 @@ void lt_config_free(lt_config_t *c)
     free(c->upstreams);
     free_cache(&c->cache);
     free_listener(&c->api);
-    free_listener(&c->admin);
-    free_listener(&c->callbacks);
-    lt_config_free_payments(c);
+    lt_config_free_admin(c);
+    for (size_t i = 0; i < c->nlisteners; i++) {
+        free(c->listeners[i].name);
+        free_listener(&c->listeners[i].conf);
+    }
+    free(c->listeners);
+    for (size_t m = 0; m < c->nmodules; m++)
+        if (c->module_conf[m] != NULL && c->modules[m]->conf_free != NULL)
+            c->modules[m]->conf_free(c->module_conf[m]);
+    free(c->module_conf);
+    free(c->module_on);
+    lt_config_free_clients(c);
+    lt_config_free_audit(c);
+    lt_config_free_ratelimit(c);
     free(c->log_level);
+    free(c->log_format);
+    free(c->instance);
+    free(c->time_zone);
     free(c->path);
     free(c);
 }
@@ -674,5 +957,33 @@ const lt_upstream_conf_t *lt_config_upstream(const lt_config_t *config, const ch
     for (size_t i = 0; i < config->nupstreams; i++)
         if (strcmp(config->upstreams[i].name, name) == 0)
             return &config->upstreams[i];
+    return NULL;
+}
+
+static size_t module_index(const lt_config_t *config, const lt_module_t *module)
+{
+    for (size_t m = 0; m < config->nmodules; m++)
+        if (config->modules[m] == module)
+            return m;
+    return config->nmodules;
+}
+
+const void *lt_config_module_conf(const lt_config_t *config, const lt_module_t *module)
+{
+    size_t m = module_index(config, module);
+    return m < config->nmodules ? config->module_conf[m] : NULL;
+}
+
+bool lt_config_module_on(const lt_config_t *config, const lt_module_t *module)
+{
+    size_t m = module_index(config, module);
+    return m < config->nmodules && config->module_on[m];
+}
+
+const lt_module_listener_conf_t *lt_config_listener(const lt_config_t *config, const char *name)
+{
+    for (size_t i = 0; i < config->nlisteners; i++)
+        if (strcmp(config->listeners[i].name, name) == 0)
+            return &config->listeners[i];
     return NULL;
 }

@@ -13,14 +13,39 @@
 #include <stddef.h>
 
 #include "lt_adapter.h"
+#include "lt_client.h"
 #include "lt_error.h"
+#include "lt_module.h"
 
 typedef struct lt_listener_conf {
     char *bind; /* "host:port" */
     char *cert; /* TLS listeners only */
     char *key;
     char *client_ca; /* api only: the provincial CA that client certificates must chain to */
+    /* api only: the client CAs' certificate revocation lists (PEM or DER files, gateway/net/lt_crl.h). None: no
+     * revocation check. With some, every certificate of a client's chain is checked against them. */
+    char **crl_files;
+    size_t ncrl_files;
+    char *crl_expired;             /* a list past its nextUpdate: "refuse" every client, or "warn" and accept */
+    long long crl_warn_interval_s; /* how often an expired list is said again in the log */
+    long long ticket_key_rotate_s; /* api only: how long a session ticket key seals new tickets (lt_tls.h) */
+    char *ticket_key_file;         /* api only: the secret ticket keys are derived from; NULL: random keys */
 } lt_listener_conf_t;
+
+/*
+ * listeners.admin (lt_config_admin.c): plain HTTP, so loopback only. Changes (every POST) need the bearer token
+ * the token file holds; reads stay open to the box. docs/operations.md, "The admin listener".
+ */
+#define LT_ADMIN_TOKEN_MIN        32
+#define LT_ADMIN_TOKEN_MAX        512
+#define LT_ADMIN_TOKEN_DIGEST_LEN 32 /* SHA-256: tokens are kept and compared as digests */
+
+typedef struct lt_admin_conf {
+    char *bind;       /* "127.0.0.1:9090" or "[::1]:9090": a loopback address, checked at load */
+    char *token_file; /* NULL: no token, and every admin change is refused */
+    char **hosts;     /* extra Host names it answers to (a local reverse proxy's), as configured */
+    size_t nhosts;
+} lt_admin_conf_t;
 
 typedef struct lt_upstream_conf {
     const char *name; /* the national system, e.g. "population" (the adapter's name) */
@@ -43,7 +68,7 @@ typedef struct lt_upstream_conf {
     struct {
         long long rate_per_minute, refresh_margin_s;
     } token;
-    /* The active health probe (lt_probe.h): a cheap call the ICD allows, or only a TLS handshake. */
+    /* The active health probe (lt_probes.h): a cheap call the ICD allows, or only a TLS handshake. */
     struct {
         bool enabled;
         long long interval_s, timeout_ms, down_after, up_after;
@@ -52,6 +77,60 @@ typedef struct lt_upstream_conf {
         char *officer, *purpose;  /* who and why, for operations that carry personal data */
     } probe;
 } lt_upstream_conf_t;
+
+/*
+ * One Redis server and how to talk to it, the same keys wherever a section names a Redis ("cache.redis",
+ * "payments.store.redis"): the settings of the connection layer (gateway/net/lt_redis.h). Each section lists them
+ * with LT_REDIS_CONF_FIELDS and its own timing defaults; what a section keeps in Redis (prefix...) is its own.
+ */
+typedef struct lt_redis_conf {
+    /* Where Redis is: one address, or the Sentinels that name the primary of master_name (one or the other). */
+    char *address;    /* "host:port", "[v6]:port" (a name is resolved once, at start-up) or "unix:/path" */
+    char **sentinels; /* "host:port" each, nsentinels of them; read from sentinels_list by lt_config_check_redis */
+    size_t nsentinels;
+    char *master_name;
+    struct json_t *sentinels_list; /* borrowed while loading only */
+    char *password_file;           /* AUTH; NULL: none */
+    char *username;                /* AUTH username password (an ACL user); NULL: AUTH password */
+    char *sentinel_password_file;  /* the Sentinels' own AUTH; NULL: none */
+    char *sentinel_username;
+    /* A durable write (lt_redis.h) counts once WAIT wait_replicas wait_timeout_ms confirms it. -1 as read: 1 with
+     * sentinels, 0 (no WAIT) with one address. */
+    long long wait_replicas, wait_timeout_ms;
+    long long db;                                 /* SELECT */
+    long long timeout_ms, connect_timeout_ms;     /* per command; connect plus handshake */
+    long long reconnect_min_ms, reconnect_max_ms; /* backoff between attempts: doubling, with jitter */
+    long long max_timeouts;                       /* this many timeouts in a row drop the connection */
+} lt_redis_conf_t;
+
+/* Limits and default of one timing key: LT_REDIS_LIMITS(1, 10000, 50). */
+#define LT_REDIS_LIMITS(lo, hi, def) .min = lo, .max = hi, .default_int = def
+#define LT_REDIS_ROW(T, m, k, t)     .key = #k, .type = t, .offset = offsetof(T, m.k)
+/* The rows of lt_redis_conf_t's keys in a section's table (lt_conf.h): member m of the section's struct T. */
+/* clang-format off */
+#define LT_REDIS_CONF_FIELDS(T, m, timeout, connect_timeout, reconnect_max)                                            \
+    {LT_REDIS_ROW(T, m, address, LT_CONF_STRING)},                                                                     \
+    {.key = "sentinels", .type = LT_CONF_ARRAY, .offset = offsetof(T, m.sentinels_list)},                              \
+    {LT_REDIS_ROW(T, m, master_name, LT_CONF_STRING)},                                                                 \
+    {LT_REDIS_ROW(T, m, password_file, LT_CONF_FILE)},                                                                 \
+    {LT_REDIS_ROW(T, m, username, LT_CONF_STRING)},                                                                    \
+    {LT_REDIS_ROW(T, m, sentinel_password_file, LT_CONF_FILE)},                                                        \
+    {LT_REDIS_ROW(T, m, sentinel_username, LT_CONF_STRING)},                                                           \
+    {LT_REDIS_ROW(T, m, wait_replicas, LT_CONF_INT), LT_REDIS_LIMITS(-1, 16, -1)},                                     \
+    {LT_REDIS_ROW(T, m, wait_timeout_ms, LT_CONF_INT), LT_REDIS_LIMITS(1, 60000, 500)},                                \
+    {LT_REDIS_ROW(T, m, db, LT_CONF_INT), LT_REDIS_LIMITS(0, 15, 0)},                                                  \
+    {LT_REDIS_ROW(T, m, timeout_ms, LT_CONF_INT), timeout},                                                            \
+    {LT_REDIS_ROW(T, m, connect_timeout_ms, LT_CONF_INT), connect_timeout},                                            \
+    {LT_REDIS_ROW(T, m, reconnect_min_ms, LT_CONF_INT), LT_REDIS_LIMITS(1, 60000, 100)},                               \
+    {LT_REDIS_ROW(T, m, reconnect_max_ms, LT_CONF_INT), reconnect_max},                                                \
+    {LT_REDIS_ROW(T, m, max_timeouts, LT_CONF_INT), LT_REDIS_LIMITS(1, 1000, 3)}
+/* clang-format on */
+
+/* What LT_REDIS_CONF_FIELDS cannot say in a row, path naming the section ("cache.redis"): address or sentinels
+ * with master_name, not both (neither: 127.0.0.1:6379); reads sentinels_list into sentinels; wait_replicas -1
+ * becomes its default; reconnect_max_ms >= reconnect_min_ms; wait_timeout_ms < timeout_ms when waiting. */
+int lt_config_check_redis(lt_redis_conf_t *rc, const char *path, lt_error_t *err);
+void lt_config_free_redis(lt_redis_conf_t *rc);
 
 /* Where cached answers live: nowhere, in this process, or in Redis (shared by every instance). */
 typedef enum { LT_CACHE_OFF, LT_CACHE_MEMORY, LT_CACHE_REDIS } lt_cache_backend_t;
@@ -83,71 +162,135 @@ typedef struct lt_cache_conf {
     size_t naead;
     int encrypt_with; /* the id of the key that encrypts */
     struct {
-        char *address; /* "host:port" (resolved once at start-up) or "unix:/path" */
-        char *password_file, *prefix;
-        long long db, timeout_ms, connect_timeout_ms, reconnect_min_ms, reconnect_max_ms, max_timeouts;
+        lt_redis_conf_t conn;
+        char *prefix;
         long long l1_max_bytes, l1_ttl_s; /* optional in-process copy in front of Redis */
     } redis;
 } lt_cache_conf_t;
 
-/* Fee payments (issue 5): the national payment gateway, the store, the portal's webhook and reconciliation. */
-typedef enum { LT_PAY_STORE_JOURNAL, LT_PAY_STORE_REDIS } lt_pay_backend_t;
+/* When the audit trail's writer makes what it wrote durable (gateway/net/lt_audit.h). */
+typedef enum { LT_AUDIT_FSYNC_ALWAYS, LT_AUDIT_FSYNC_INTERVAL, LT_AUDIT_FSYNC_NEVER } lt_audit_fsync_t;
 
-typedef struct lt_payments_conf {
-    bool enabled;           /* a "payments" section is present */
-    char *base_url;         /* the payment gateway: {base}/paymentv2/vpcpay.html and querydr */
-    char *ca;               /* CA of the payment gateway's server certificate (querydr); NULL: the system's */
-    char *tmn_code;         /* vnp_TmnCode */
-    char *hash_secret_file; /* the merchant hash secret */
-    char *public_url;       /* how citizens' browsers reach the callbacks listener: vnp_ReturnUrl's base */
-    char *order_type;       /* vnp_OrderType */
-    long long min_expires_in_s, default_expires_in_s, max_expires_in_s; /* bounds of the portal's expires_in_s */
-    char **ipn_allow; /* source addresses allowed to call the IPN; none: any */
-    size_t nipn_allow;
-    struct {
-        lt_pay_backend_t backend;
-        char *journal_dir;
-        long long compact_bytes; /* compact once the journal grows past this */
-        struct {
-            char *address, *password_file, *prefix;
-            long long db, timeout_ms, connect_timeout_ms;
-        } redis;
-    } store;
-    struct {
-        char *url; /* the portal's webhook; NULL: events wait in the outbox */
-        char *secret_file, *ca;
-        long long timeout_ms, max_attempts, base_delay_ms, max_delay_ms, poll_ms, batch;
-    } webhook;
-    struct {
-        long long interval_s;  /* how often pending payments are looked at */
-        long long ipn_grace_s; /* how long past expiry an IPN may still come before querydr is asked */
-        long long batch;
-        char *server_ip; /* vnp_IpAddr of the merchant server in querydr */
-    } reconcile;
-} lt_payments_conf_t;
+/* The "audit" section (lt_config_audit.c; docs/operations.md, "audit"): the trail of personal-data operations. */
+typedef struct lt_audit_conf {
+    bool enabled; /* the section is present */
+    char *dir;    /* resolved against the config file's directory */
+    lt_audit_fsync_t fsync;
+    long long fsync_interval_ms;         /* with LT_AUDIT_FSYNC_INTERVAL */
+    long long rotate_bytes;              /* a new file once the current one is this big */
+    bool rotate_daily;                   /* and at midnight, Vietnam time */
+    long long queue_max;                 /* records waiting for the writer; more are refused (503) */
+    char *instance;                      /* this gateway's id in every record; default: the host name */
+    long long unusual_subjects_per_hour; /* a client reading more distinct subjects in an hour is flagged; 0: off */
+} lt_audit_conf_t;
+
+/*
+ * The "rate_limits" section (lt_config_ratelimit.c; docs/operations.md, "Rate limits"): where the clients' buckets
+ * live. Absent, or without redis: in this process. With redis: in that Redis, so every instance shares one bucket.
+ */
+typedef struct lt_ratelimit_conf {
+    bool redis_on;
+    lt_redis_conf_t conn;
+    char *prefix; /* of every bucket's key: "<prefix><client>:<operation>" */
+} lt_ratelimit_conf_t;
+
+/* A listener that a module brings (lt_module.h), read from listeners.<name>. */
+typedef struct lt_module_listener_conf {
+    char *name;
+    lt_listener_conf_t conf;
+    size_t module; /* the index in the module table of the module it belongs to */
+} lt_module_listener_conf_t;
+
+/* limits: what one client connection may cost (lt_conn enforces them on every listener lt_server serves). */
+typedef struct lt_conn_limits {
+    long long handshake_timeout_s;         /* accept to a finished TLS handshake */
+    long long header_timeout_s;            /* first byte (or the handshake) to a complete request head */
+    long long body_grace_s;                /* a body may be slow this long... */
+    long long body_min_rate_bytes_s;       /* ...then it must average at least this rate */
+    long long max_connections;             /* open on one listener, all workers together */
+    long long max_connections_per_address; /* open on one listener from one client address */
+    long long max_request_line_bytes, max_header_fields, max_header_bytes;
+} lt_conn_limits_t;
 
 typedef struct lt_config {
     char *path;
-    long long workers; /* 0 = one per core */
+    const lt_adapter_t *const *adapters; /* every adapter the build knows, as handed to lt_config_load */
+    long long workers;                   /* 0 = one per core */
     char *log_level;
-    lt_listener_conf_t api, admin, callbacks; /* callbacks: only with payments */
+    char *log_format; /* "json" (the default) or "text" */
+    char *instance;   /* this gateway's name in logs and status (the host name by default) */
+    char *time_zone;  /* the zone of every time on the status page and in lienthong-ctl status: "+07:00" */
+    long time_zone_offset_s;
+    lt_listener_conf_t api;
+    lt_admin_conf_t admin;
     long long max_body_bytes;
     long long shutdown_grace_ms;
     long long idle_timeout_s;
+    lt_conn_limits_t conn;
     lt_upstream_conf_t *upstreams;
     size_t nupstreams;
     lt_cache_conf_t cache;
-    lt_payments_conf_t payments;
+    /* The modules this snapshot was loaded for (the roof's table), and per module its section as the module
+     * read it: NULL when the section is absent and the module is off (or the module has no section). */
+    const lt_module_t *const *modules;
+    size_t nmodules;
+    void **module_conf;
+    bool *module_on;
+    lt_module_listener_conf_t *listeners; /* the modules' listeners that are configured */
+    size_t nlisteners;
+    lt_client_conf_t *clients; /* who may call the api listener (lt_client.h) */
+    size_t nclients;
+    lt_audit_conf_t audit;
+    lt_ratelimit_conf_t ratelimit;
 } lt_config_t;
 
-/* The "payments" section and the callbacks listener (lt_config_payments.c). */
-int lt_config_load_payments(lt_config_t *c, const json_t *payments, const json_t *callbacks, lt_error_t *err);
-void lt_config_free_payments(lt_config_t *c);
+/* listeners.admin (lt_config_admin.c). `admin` may be NULL (the section is absent: every default). */
+int lt_config_load_admin(lt_config_t *c, const json_t *admin, lt_error_t *err);
+void lt_config_free_admin(lt_config_t *c);
+/*
+ * Reads the admin token file (one token of LT_ADMIN_TOKEN_MIN-MAX characters of RFC 6750's b64token, surrounding
+ * white space ignored; a regular file that other users cannot read) and gives its SHA-256. err names
+ * listeners.admin.token_file. The token itself is wiped from memory before returning.
+ */
+int lt_admin_token_file_digest(const char *path, unsigned char digest[LT_ADMIN_TOKEN_DIGEST_LEN], lt_error_t *err);
+/* SHA-256 of a presented token, to compare with CRYPTO_memcmp against the file's whatever the lengths. */
+void lt_admin_token_digest(const char *token, size_t len, unsigned char digest[LT_ADMIN_TOKEN_DIGEST_LEN]);
 
-/* Loads and checks path. On failure returns NULL with err->detail naming the key or file. */
-lt_config_t *lt_config_load(const char *path, lt_error_t *err);
+/* The "clients" section (lt_config_clients.c). */
+int lt_config_load_clients(lt_config_t *c, const json_t *clients, lt_error_t *err);
+void lt_config_free_clients(lt_config_t *c);
+/* Is name a permission an allow list may hold: "*", "system.operation" or "system.*" of a known adapter, or a
+ * module's route permission ("payments")? */
+bool lt_config_is_permission(const lt_config_t *c, const char *name);
+/* clients.<id>.rate_limits of one client (lt_config_ratelimit.c); path is "clients.<id>". */
+int lt_config_load_client_rates(const lt_config_t *c, lt_client_conf_t *cl, const json_t *obj, const char *path,
+                                lt_error_t *err);
+void lt_config_free_client_rates(lt_client_conf_t *cl);
+/* The "rate_limits" section; NULL: absent (buckets in this process). */
+int lt_config_load_ratelimit(lt_config_t *c, const json_t *obj, lt_error_t *err);
+void lt_config_free_ratelimit(lt_config_t *c);
+/* The "audit" section (lt_config_audit.c); NULL: absent, the trail is off. */
+int lt_config_load_audit(lt_config_t *c, const json_t *audit, lt_error_t *err);
+void lt_config_free_audit(lt_config_t *c);
+/* "always", "interval", "never". */
+const char *lt_config_audit_fsync_name(lt_audit_fsync_t f);
+
+/*
+ * Loads and checks path. `adapters` is the NULL-terminated table of every adapter the build knows (the roof
+ * passes lt_adapters[]): each upstreams.<name> needs one called <name>. `modules` is the roof's module table
+ * (NULL-terminated): each module's section is read by its own conf_load. On failure returns NULL with
+ * err->detail naming the key or file.
+ */
+lt_config_t *lt_config_load(const char *path, const lt_adapter_t *const *adapters, const lt_module_t *const *modules,
+                            lt_error_t *err);
 void lt_config_free(lt_config_t *config);
 const lt_upstream_conf_t *lt_config_upstream(const lt_config_t *config, const char *name);
+/* A module's section as its conf_load made it; NULL when the module is off or has no section. */
+const void *lt_config_module_conf(const lt_config_t *config, const lt_module_t *module);
+/* Is the module on: it has no section, or its section is present? */
+bool lt_config_module_on(const lt_config_t *config, const lt_module_t *module);
+/* A module's configured listener by name; NULL when it is not configured. */
+const lt_module_listener_conf_t *lt_config_listener(const lt_config_t *config, const char *name);
 
 /* Payments, and anything that is not idempotent, are never cached, whatever the configuration says. */
 bool lt_config_cache_forbidden(const char *system, const lt_operation_t *op);

@@ -8,8 +8,10 @@
 #define LT_DATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
+#include "lt_arena.h"
 #include "lt_error.h"
 
 #define LT_DATE_VN_OFFSET_S (7 * 3600)
@@ -30,10 +32,56 @@ int lt_date_compact_to_iso(const char *s, char out[11], lt_error_t *err);
 /* Upstream "dd/MM/yyyy" to "yyyy-MM-dd". Fails with LT_ERR_UPSTREAM_BAD, "bad_response". */
 int lt_date_dmy_to_iso(const char *s, char out[11], lt_error_t *err);
 
+/* Upstream "dd.MM.yyyy" (the civil-status registers' dates of birth) to "yyyy-MM-dd". Fails as lt_date_dmy_to_iso. */
+int lt_date_dotted_to_iso(const char *s, char out[11], lt_error_t *err);
+
+/*
+ * An upstream "yyyyMMddHHmmss" in Vietnam time (a real date, hours 00-23,
+ * minutes and seconds 00-59) as a Unix time. Returns 0, or -1 when s is not
+ * such a stamp.
+ */
+int lt_date_vn_stamp_to_unix(const char *s, time_t *out);
+
+/* Whether s is exactly "yyyy-MM-dd" and a real calendar date. */
+bool lt_date_is_iso_date(const char *s);
+
+/*
+ * An upstream ISO 8601 date and time, "yyyy-MM-ddTHH:mm:ss" with an optional
+ * fraction, then "Z", "±HH:MM" or nothing. Nothing means Vietnam time (the
+ * ICDs' rule), so the result always carries its offset: s itself, or an arena
+ * copy with "+07:00" appended. NULL when s is not such a date and time.
+ */
+const char *lt_date_upstream_timestamp(lt_arena_t *arena, const char *s);
+
 /* t as "2026-11-22T21:48:12+07:00" (Vietnam time). */
 void lt_date_format_iso8601(time_t t, char out[32]);
 
 /* The current time as lt_date_format_iso8601 writes it. */
 void lt_date_now_iso8601(char out[32]);
+
+/*
+ * An instant written as ISO 8601 with its offset: "2026-11-22T09:00:00+07:00", "2026-11-22T02:00:00Z", with
+ * optional fractional seconds (dropped: the national systems count whole seconds). A time without an offset is
+ * refused: it would be read in a zone its writer never named. 0, or -1 when s is not such a time.
+ */
+int lt_date_parse_iso8601(const char *s, time_t *t);
+
+/*
+ * A display zone as a fixed offset from UTC: "+07:00" (Vietnam, the default of the status page), "Z" or
+ * "-hh:mm", within ±14:00. Seconds east of UTC; -1 when s is none of these.
+ */
+int lt_date_parse_zone(const char *s, long *offset_s);
+
+/* unix_ms at a zone's offset, with that offset written: "2026-12-01T06:18:07+07:00" ("Z" for 0). */
+void lt_date_format_zone(int64_t unix_ms, long offset_s, char out[32]);
+
+/* An age for people: "just now", "45 s ago", "5 min ago", "3 h ago", "2 days ago" (negative: "just now"). */
+void lt_date_ago(long long seconds, char out[32]);
+
+/* A length of time for people: "40 s", "12 min", "3 h 12 min", "2 days 4 h". */
+void lt_date_duration(long long seconds, char out[32]);
+
+/* t as yyyyMMddHHmmss in Vietnam time (UTC+07:00), as several national systems write times. */
+void lt_date_format_vn_compact(time_t t, char out[15]);
 
 #endif

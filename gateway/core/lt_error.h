@@ -23,7 +23,20 @@ typedef enum {
     LT_ERR_UPSTREAM_UNAVAILABLE, /* 503: unavailable, quota exhausted, maintenance, circuit open */
     LT_ERR_UPSTREAM_TIMEOUT,     /* 504: no answer in time */
     LT_ERR_CONFLICT,             /* 422: contradicts an earlier request (an Idempotency-Key reused) */
+    LT_ERR_STATE_CONFLICT,       /* 409: the resource is already past this (a dossier version not newer) */
+    LT_ERR_KIND_COUNT
 } lt_error_kind_t;
+
+/*
+ * What a kind means for the machinery around a call, from the table in lt_error.c: ask lt_error_is(), never
+ * compare kinds by their order in the enum (the order says nothing: 422 is declared after 504).
+ */
+enum {
+    LT_ERRF_ANSWER = 1 << 0,   /* a business answer (4xx toward the caller): the system worked, and said no */
+    LT_ERRF_UPSTREAM = 1 << 1, /* the national system failed (502, 503, 504): neither our input nor our bug */
+    LT_ERRF_STALE = 1 << 2,    /* a cached copy past its TTL may be served instead (stale if error) */
+    LT_ERRF_BREAKER = 1 << 3,  /* counts as a failure for the upstream's circuit breaker */
+};
 
 typedef struct lt_error {
     lt_error_kind_t kind;
@@ -33,6 +46,10 @@ typedef struct lt_error {
     bool retryable;      /* the failure may be retried against the upstream (idempotent calls only) */
     char code[48];       /* stable machine-readable reason, e.g. "invalid_identifier", "DC-429" */
     char detail[320];    /* human-readable, safe to show the caller: never holds personal data */
+    /* > 0: the national system is closed to every caller for this long (a documented maintenance window): the
+     * core holds its circuit open that long, so no call of any worker reaches it meanwhile, and this one is not
+     * retried. */
+    int upstream_closed_s;
 } lt_error_t;
 
 /* Fill err and return -1, so callers can write `return lt_error_set(...)`. */
@@ -41,6 +58,8 @@ int lt_error_set(lt_error_t *err, lt_error_kind_t kind, const char *code, const 
 
 void lt_error_clear(lt_error_t *err);
 int lt_error_http_status(lt_error_kind_t kind);
+/* Whether kind has every one of flags (LT_ERRF_*). */
+bool lt_error_is(lt_error_kind_t kind, unsigned flags);
 /* Short English title for the problem document, e.g. "Bad Gateway". */
 const char *lt_error_title(lt_error_kind_t kind);
 /* Stable identifier used in problem "type" URIs and metrics, e.g. "upstream-bad". */

@@ -1,6 +1,7 @@
 /* Text helpers: NFC via utf8proc, whitespace trimming, joining. */
 #include "lt_text.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -23,10 +24,22 @@ bool lt_text_is_utf8(const char *s)
     return true;
 }
 
+static bool is_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
 char *lt_text_nfc(lt_arena_t *a, const char *s)
 {
     if (s == NULL)
         return NULL;
+    /* ASCII text is NFC as it is (no ASCII character decomposes or combines): most fields of an answer are codes,
+     * numbers and dates, and a copy costs far less than utf8proc's decompose-and-recompose. */
+    if (is_ascii(s))
+        return lt_arena_strdup(a, s);
     utf8proc_uint8_t *out = NULL;
     utf8proc_ssize_t n =
         utf8proc_map((const utf8proc_uint8_t *)s, 0, &out, UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
@@ -107,4 +120,26 @@ char *lt_text_truncate_utf8(lt_arena_t *a, const char *s, size_t max)
             n--;
     }
     return lt_arena_strndup(a, s, n);
+}
+
+bool lt_text_is_token(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && strchr(extra, *p) == NULL)
+            return false;
+    return true;
+}
+
+bool lt_text_is_header_text(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return strspn(s, " \t") < n;
 }

@@ -31,4 +31,9 @@ char *lt_text_join(lt_arena_t *a, const char *const *parts, size_t n, const char
 /* Copies at most max bytes of s without cutting a UTF-8 sequence in two. */
 char *lt_text_truncate_utf8(lt_arena_t *a, const char *s, size_t max);
 
+/* 1..max characters, each a letter or digit (ASCII) or one of `extra`: identifiers that travel in headers. */
+bool lt_text_is_token(const char *s, size_t max, const char *extra);
+/* 1..max bytes of text with no control character (below 0x20, or 0x7f), and not only blanks. */
+bool lt_text_is_header_text(const char *s, size_t max);
+
 #endif

@@ -26,7 +26,7 @@ static void set_state(lt_breaker_t *b, lt_breaker_state_t s, int64_t now_ms)
     b->state = s;
     b->state_since_ms = now_ms;
     if (s == LT_BREAKER_OPEN)
-        b->opened_at_ms = now_ms;
+        b->open_until_ms = now_ms + b->conf.cooldown_ms;
     if (s != LT_BREAKER_HALF_OPEN)
         b->probe_out = false;
     if (s == LT_BREAKER_CLOSED) {
@@ -40,11 +40,11 @@ lt_breaker_verdict_t lt_breaker_admit(lt_breaker_t *b, int64_t now_ms, int64_t *
 {
     lt_breaker_verdict_t v = LT_BREAKER_ALLOW;
     pthread_mutex_lock(&b->lock);
-    if (b->state == LT_BREAKER_OPEN && now_ms - b->opened_at_ms >= b->conf.cooldown_ms)
+    if (b->state == LT_BREAKER_OPEN && now_ms >= b->open_until_ms)
         set_state(b, LT_BREAKER_HALF_OPEN, now_ms);
     if (b->state == LT_BREAKER_OPEN) {
         v = LT_BREAKER_DENY;
-        *retry_after_ms = b->conf.cooldown_ms - (now_ms - b->opened_at_ms);
+        *retry_after_ms = b->open_until_ms - now_ms;
     } else if (b->state == LT_BREAKER_HALF_OPEN) {
         if (b->probe_out) {
             v = LT_BREAKER_DENY;
@@ -86,6 +86,16 @@ void lt_breaker_report(lt_breaker_t *b, bool failed, bool probe, int64_t now_ms)
     pthread_mutex_unlock(&b->lock);
 }
 
+void lt_breaker_hold_open(lt_breaker_t *b, int64_t now_ms, int64_t until_ms)
+{
+    pthread_mutex_lock(&b->lock);
+    if (b->state != LT_BREAKER_OPEN)
+        set_state(b, LT_BREAKER_OPEN, now_ms);
+    if (until_ms > b->open_until_ms)
+        b->open_until_ms = until_ms;
+    pthread_mutex_unlock(&b->lock);
+}
+
 void lt_breaker_release_probe(lt_breaker_t *b)
 {
     pthread_mutex_lock(&b->lock);
@@ -115,4 +125,33 @@ const char *lt_breaker_state_name(lt_breaker_state_t s)
         return "half_open";
     }
     return "?";
+}
+
+lt_breaker_state_t lt_breaker_view(lt_breaker_t *b, int64_t now_ms, int64_t *since_ms, int64_t *retry_in_ms)
+{
+    pthread_mutex_lock(&b->lock);
+    lt_breaker_state_t s = b->state;
+    int64_t since = b->state_since_ms, retry_in = 0;
+    if (s == LT_BREAKER_OPEN && now_ms >= b->open_until_ms) {
+        s = LT_BREAKER_HALF_OPEN;
+        since = b->open_until_ms;
+    } else if (s == LT_BREAKER_OPEN) {
+        retry_in = b->open_until_ms - now_ms;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (since_ms != NULL)
+        *since_ms = since;
+    if (retry_in_ms != NULL)
+        *retry_in_ms = retry_in;
+    return s;
+}
+
+void lt_breaker_probe_result(lt_breaker_t *b, bool ok, int64_t now_ms)
+{
+    pthread_mutex_lock(&b->lock);
+    bool cooled = b->state == LT_BREAKER_OPEN && now_ms >= b->open_until_ms;
+    bool idle_half_open = b->state == LT_BREAKER_HALF_OPEN && !b->probe_out;
+    if (cooled || idle_half_open)
+        set_state(b, ok ? LT_BREAKER_CLOSED : LT_BREAKER_OPEN, now_ms);
+    pthread_mutex_unlock(&b->lock);
 }

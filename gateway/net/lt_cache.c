@@ -1,18 +1,18 @@
-/* The cache: policy, the flight leader's steps (local, shared, upstream, store), purges and status. */
+/* The cache as a stage of a lookup: policy, the flight leader's steps (local, shared, upstream, store), the uncached
+ * call, purges and status. */
 #include "lt_cache.h"
 
-#include <netdb.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lt_cache_flight.h"
+#include "lt_flight.h"
+#include "lt_json_out.h"
 #include "lt_cache_mem.h"
-#include "lt_cache_redis.h"
+#include "lt_redis.h"
 #include "lt_log.h"
 
-#define MAX_LOOPS  260 /* workers (at most 256) and the admin loop */
 #define SYSTEM_MAX 32
 
 struct lt_cache {
@@ -23,12 +23,8 @@ struct lt_cache {
     int64_t l1_ms;       /* an L1 copy lives at most this long: other instances may purge or refresh */
     lt_flight_table_t *flights;
     bool redis;
-    lt_redis_conf_t redis_conf;
-    char redis_host[64], redis_label[160];
-    char *redis_unix, *redis_password;
-    int64_t index_ttl_ms; /* the longest any entry may live: the purge index lives as long */
-    lt_redis_health_t health[MAX_LOOPS];
-    _Atomic int nhealth;
+    lt_redis_server_t *redis_server; /* each loop's connection is made from it, and reports to it */
+    int64_t index_ttl_ms;            /* the longest any entry may live: the purge index lives as long */
     _Atomic uint64_t hits, misses, stale, bypass, unreadable;
 };
 
@@ -38,6 +34,7 @@ struct lt_cache_worker {
     lt_call_env_t *calls;
     lt_flight_loop_t *flights;
     lt_redis_t *redis;
+    lt_cache_crypto_loop_t crypto; /* this loop's HMAC and GCM contexts: a hit makes none */
     bool closing;
 };
 
@@ -45,7 +42,10 @@ struct lt_cache_worker {
 
 const char *lt_cache_source_name(lt_cache_source_t s)
 {
-    static const char *const names[] = {"hit", "miss", "stale", "bypass"};
+    static const char *const names[] = {
+        [LT_CACHE_NONE] = "miss",   [LT_CACHE_HIT] = "hit",       [LT_CACHE_MISS] = "miss",
+        [LT_CACHE_STALE] = "stale", [LT_CACHE_BYPASS] = "bypass",
+    };
     return names[s];
 }
 
@@ -55,6 +55,27 @@ static lt_cache_result_t *result_new(lt_cache_source_t source)
     atomic_init(&res->refs, 1);
     res->source = source;
     return res;
+}
+
+/* An entry as a result (moved): its record, or the 404 it stands for. not_found: the national system's own, when
+ * the entry was made from it just now (a miss), so that nothing made here is read back. */
+static lt_cache_result_t *result_of_entry(lt_cache_source_t source, lt_cache_entry_t *e, const lt_error_t *not_found)
+{
+    lt_cache_result_t *res = result_new(source);
+    res->entry = *e;
+    memset(e, 0, sizeof(*e));
+    if (res->entry.kind != LT_CACHE_NOT_FOUND)
+        return res;
+    if (not_found != NULL)
+        lt_error_set(&res->err, LT_ERR_NOT_FOUND, not_found->code, "%s", not_found->detail);
+    else
+        lt_cache_entry_not_found_error(&res->entry, &res->err);
+    return res;
+}
+
+static void set_unencodable(lt_error_t *err)
+{
+    lt_error_set(err, LT_ERR_INTERNAL, "internal", "cannot encode the answer");
 }
 
 static void result_ref(void *p)
@@ -78,56 +99,6 @@ static void result_unref(void *p)
 
 /* ---- the process ---------------------------------------------------------------- */
 
-static int read_secret_file(const char *path, char **out, lt_error_t *err)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return lt_error_set(err, LT_ERR_INTERNAL, "config", "cache.redis.password_file: cannot read '%s'", path);
-    char buf[512];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    buf[n] = '\0';
-    *out = strdup(buf);
-    OPENSSL_cleanse(buf, sizeof(buf));
-    return 0;
-}
-
-/* "host:port", "[v6]:port" or "unix:/path". A host name is resolved here, once, so no loop ever waits for DNS. */
-static int resolve_redis(lt_cache_t *c, const char *address, lt_error_t *err)
-{
-    if (strncmp(address, "unix:", 5) == 0) {
-        c->redis_unix = strdup(address + 5);
-        snprintf(c->redis_label, sizeof(c->redis_label), "redis %s", address);
-        return 0;
-    }
-    char host[256];
-    snprintf(host, sizeof(host), "%s", address);
-    char *colon = strrchr(host, ':');
-    int port = colon ? atoi(colon + 1) : 0;
-    if (colon == NULL || port <= 0 || port > 65535)
-        return lt_error_set(err, LT_ERR_INTERNAL, "config", "cache.redis.address: want host:port or unix:/path");
-    *colon = '\0';
-    char *h = host;
-    if (h[0] == '[' && colon[-1] == ']') {
-        h++;
-        colon[-1] = '\0';
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int rc = getaddrinfo(h, NULL, &hints, &ai);
-    if (rc != 0 || ai == NULL)
-        return lt_error_set(err, LT_ERR_INTERNAL, "config", "cache.redis.address: cannot resolve '%s': %s", h,
-                            gai_strerror(rc));
-    rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, c->redis_host, sizeof(c->redis_host), NULL, 0, NI_NUMERICHOST);
-    freeaddrinfo(ai);
-    if (rc != 0)
-        return lt_error_set(err, LT_ERR_INTERNAL, "config", "cache.redis.address: cannot use '%s'", h);
-    c->redis_conf.port = port;
-    snprintf(c->redis_label, sizeof(c->redis_label), "redis %s", address);
-    return 0;
-}
-
 static int64_t longest_life_ms(const lt_cache_conf_t *cc)
 {
     int64_t best = cc->defaults.ttl_s + cc->defaults.max_stale_s;
@@ -146,21 +117,12 @@ static int64_t longest_life_ms(const lt_cache_conf_t *cc)
 static int setup_redis(lt_cache_t *c, lt_error_t *err)
 {
     const lt_cache_conf_t *cc = c->conf;
-    if (resolve_redis(c, cc->redis.address, err) != 0)
-        return -1;
-    if (cc->redis.password_file != NULL && read_secret_file(cc->redis.password_file, &c->redis_password, err) != 0)
+    static const lt_redis_use_t use = {.config_path = "cache.redis",
+                                       .label = "cache redis",
+                                       .while_down = "lookups go to the national systems until it is back"};
+    if ((c->redis_server = lt_redis_server_new(&cc->redis.conn, &use, err)) == NULL)
         return -1;
     c->redis = true;
-    c->redis_conf.host = c->redis_unix ? NULL : c->redis_host;
-    c->redis_conf.unix_path = c->redis_unix;
-    c->redis_conf.password = c->redis_password;
-    c->redis_conf.db = (int)cc->redis.db;
-    c->redis_conf.timeout_ms = cc->redis.timeout_ms;
-    c->redis_conf.connect_timeout_ms = cc->redis.connect_timeout_ms;
-    c->redis_conf.reconnect_min_ms = cc->redis.reconnect_min_ms;
-    c->redis_conf.reconnect_max_ms = cc->redis.reconnect_max_ms;
-    c->redis_conf.max_timeouts = (int)cc->redis.max_timeouts;
-    c->redis_conf.label = c->redis_label;
     c->index_ttl_ms = longest_life_ms(cc);
     if (cc->redis.l1_max_bytes > 0) {
         c->mem = lt_cache_mem_new((size_t)cc->redis.l1_max_bytes, (int)cc->shards);
@@ -174,17 +136,15 @@ lt_cache_t *lt_cache_new(const lt_config_t *config, lt_error_t *err)
     lt_cache_t *c = calloc(1, sizeof(*c));
     c->config = config;
     c->conf = &config->cache;
-    for (int i = 0; i < MAX_LOOPS; i++)
-        lt_redis_health_init(&c->health[i]);
     c->flights = lt_flight_table_new(result_ref, result_unref);
     const lt_cache_conf_t *cc = c->conf;
     if (cc->backend == LT_CACHE_OFF)
         return c;
     if (cc->hmac_key_file != NULL) {
-        if (lt_cache_keys_load(&c->keys, cc, err) != 0)
+        if (lt_cache_crypto_keys_load(&c->keys, cc, err) != 0)
             goto fail;
     } else {
-        lt_cache_keys_random(&c->keys);
+        lt_cache_crypto_keys_random(&c->keys);
     }
     if (cc->backend == LT_CACHE_MEMORY)
         c->mem = lt_cache_mem_new((size_t)cc->max_bytes, (int)cc->shards);
@@ -202,14 +162,8 @@ void lt_cache_free(lt_cache_t *c)
         return;
     lt_cache_mem_free(c->mem);
     lt_flight_table_free(c->flights);
-    for (int i = 0; i < MAX_LOOPS; i++)
-        lt_redis_health_destroy(&c->health[i]);
-    if (c->redis_password != NULL) {
-        OPENSSL_cleanse(c->redis_password, strlen(c->redis_password));
-        free(c->redis_password);
-    }
-    free(c->redis_unix);
-    lt_cache_keys_wipe(&c->keys);
+    lt_redis_server_free(c->redis_server);
+    lt_cache_crypto_keys_wipe(&c->keys);
     free(c);
 }
 
@@ -227,9 +181,10 @@ lt_cache_worker_t *lt_cache_worker_new(lt_cache_t *c, struct event_base *base, l
     cw->base = base;
     cw->calls = calls;
     cw->flights = lt_flight_loop_new(c->flights, base);
-    int slot = atomic_fetch_add(&c->nhealth, 1);
-    if (c->redis && slot < MAX_LOOPS)
-        cw->redis = lt_redis_new(base, &c->redis_conf, &c->health[slot]);
+    if (c->redis)
+        cw->redis = lt_redis_new(c->redis_server, base);
+    if (lt_cache_enabled(c))
+        lt_cache_crypto_loop_init(&cw->crypto, &c->keys);
     return cw;
 }
 
@@ -241,6 +196,7 @@ void lt_cache_worker_free(lt_cache_worker_t *cw)
     lt_redis_free(cw->redis); /* pending writes are answered now, which releases their flights */
     cw->redis = NULL;
     lt_flight_loop_free(cw->flights);
+    lt_cache_crypto_loop_free(&cw->crypto);
     free(cw);
 }
 
@@ -256,6 +212,15 @@ void lt_cache_worker_on_idle(lt_cache_worker_t *cw, void (*idle)(void *arg), voi
 
 /* ---- names and the local store ------------------------------------------------------ */
 
+typedef struct lt_cache_query {
+    const lt_upstream_conf_t *upstream;
+    const lt_operation_t *op;
+    lt_cache_ttls_t ttls;
+    unsigned char name[LT_CACHE_KEY_LEN]; /* HMAC(system | operation | normalised input) */
+    unsigned char tag[LT_CACHE_KEY_LEN];  /* HMAC("index" | identifier), for purges: set by the flight leader */
+    bool tagged;
+} lt_cache_query_t;
+
 /* Purges go by identifier: the path parameter, or the "id" of a JSON body. */
 static const char *identifier_of(const lt_operation_t *op, const json_t *input)
 {
@@ -263,8 +228,9 @@ static const char *identifier_of(const lt_operation_t *op, const json_t *input)
     return field ? json_string_value(json_object_get(input, field)) : NULL;
 }
 
-int lt_cache_query_init(lt_cache_worker_t *cw, const lt_upstream_conf_t *u, const lt_operation_t *op,
-                        const json_t *input, lt_cache_query_t *q)
+/* -1 when this operation's answers are not cached (backend off, payments, not idempotent, ttl 0). */
+static int query_init(lt_cache_worker_t *cw, const lt_upstream_conf_t *u, const lt_operation_t *op, const json_t *input,
+                      lt_cache_query_t *q)
 {
     if (cw == NULL || !lt_cache_enabled(cw->cache) || lt_config_cache_forbidden(u->name, op))
         return -1;
@@ -276,12 +242,21 @@ int lt_cache_query_init(lt_cache_worker_t *cw, const lt_upstream_conf_t *u, cons
     q->upstream = u;
     q->op = op;
     q->ttls = *ttls;
-    /* The validated input (names already NFC), keys sorted: equal questions get equal names. */
-    char *text = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
-    if (text == NULL)
-        return -1;
-    lt_cache_key_derive(&c->keys, u->name, op->name, text, strlen(text), q->name);
-    OPENSSL_cleanse(text, strlen(text));
+    /* The validated input (names already NFC), keys sorted: equal questions get equal names. A flat object of
+     * strings is written directly, in the bytes json_dumps would give, without a tree walk through jansson. */
+    lt_buf_t o;
+    lt_buf_init(&o, 256);
+    char *text;
+    if (lt_json_out_flat_sorted(&o, input) == 0) {
+        text = o.data;
+    } else {
+        free(o.data);
+        if ((text = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+            return -1;
+    }
+    size_t len = strlen(text);
+    lt_cache_crypto_key_derive_on(&cw->crypto, u->name, op->name, text, len, q->name);
+    OPENSSL_cleanse(text, len);
     free(text);
     return 0;
 }
@@ -291,7 +266,7 @@ static void tag_query(const lt_cache_t *c, lt_cache_query_t *q, const json_t *in
 {
     const char *id = identifier_of(q->op, input);
     if (id != NULL && *id != '\0') {
-        lt_cache_index_derive(&c->keys, id, q->tag);
+        lt_cache_crypto_index_derive(&c->keys, id, q->tag);
         q->tagged = true;
     }
 }
@@ -300,24 +275,25 @@ static void log_unreadable(lt_cache_t *c, const unsigned char name[LT_CACHE_KEY_
                            const lt_error_t *err)
 {
     char hex[LT_CACHE_HEX_LEN + 1];
-    lt_cache_hex(name, hex);
+    lt_cache_crypto_hex(name, hex);
     atomic_fetch_add(&c->unreadable, 1);
     /* The name is an HMAC: safe to log, and it lets an operator find the entry. */
     lt_log_warn("cache: %s entry %.16s... cannot be opened (%s); treated as a miss", where, hex, err->detail);
 }
 
 /* 1: fresh, 0: only usable as stale, -1: nothing. */
-static int local_get(lt_cache_t *c, const lt_cache_query_t *q, lt_cache_entry_t *e)
+static int local_get(lt_cache_worker_t *cw, const lt_cache_query_t *q, lt_cache_entry_t *e)
 {
+    lt_cache_t *c = cw->cache;
     if (c->mem == NULL)
         return -1;
     size_t len;
-    int64_t now = lt_cache_now_ms();
+    int64_t now = lt_cache_entry_now_ms();
     unsigned char *sealed = lt_cache_mem_get(c->mem, q->name, now, &len);
     if (sealed == NULL)
         return -1;
     lt_error_t err;
-    int rc = lt_cache_entry_open(&c->keys, q->name, sealed, len, e, &err);
+    int rc = lt_cache_entry_open_on(&cw->crypto, &c->keys, q->name, sealed, len, e, &err);
     free(sealed);
     if (rc != 0) {
         log_unreadable(c, q->name, "an in-process", &err);
@@ -332,10 +308,11 @@ static int local_get(lt_cache_t *c, const lt_cache_query_t *q, lt_cache_entry_t 
     return -1;
 }
 
-lt_cache_result_t *lt_cache_get_fresh(lt_cache_worker_t *cw, const lt_cache_query_t *q)
+/* A fresh copy held in this process (a new reference), or NULL. */
+static lt_cache_result_t *get_fresh(lt_cache_worker_t *cw, const lt_cache_query_t *q)
 {
     lt_cache_entry_t e;
-    int rc = local_get(cw->cache, q, &e);
+    int rc = local_get(cw, q, &e);
     if (rc < 0)
         return NULL;
     if (rc == 0) {
@@ -343,10 +320,7 @@ lt_cache_result_t *lt_cache_get_fresh(lt_cache_worker_t *cw, const lt_cache_quer
         return NULL;
     }
     atomic_fetch_add(&cw->cache->hits, 1);
-    lt_cache_result_t *res = result_new(LT_CACHE_HIT);
-    res->has_entry = true;
-    res->entry = e;
-    return res;
+    return result_of_entry(LT_CACHE_HIT, &e, NULL);
 }
 
 static void local_put(lt_cache_t *c, const lt_cache_query_t *q, const unsigned char *sealed, size_t len,
@@ -364,7 +338,7 @@ static void redis_key(const lt_cache_t *c, char kind, const unsigned char name[L
                       size_t outlen)
 {
     char hex[LT_CACHE_HEX_LEN + 1];
-    lt_cache_hex(name, hex);
+    lt_cache_crypto_hex(name, hex);
     snprintf(out, outlen, "%s%c:%s", c->conf->redis.prefix, kind, hex);
 }
 
@@ -419,11 +393,7 @@ static void complete(leader_t *l, lt_cache_result_t *res)
 
 static void complete_entry(leader_t *l, lt_cache_source_t source, lt_cache_entry_t *e)
 {
-    lt_cache_result_t *res = result_new(source);
-    res->has_entry = true;
-    res->entry = *e; /* moved */
-    memset(e, 0, sizeof(*e));
-    complete(l, res);
+    complete(l, result_of_entry(source, e, NULL));
 }
 
 static void complete_error(leader_t *l, const lt_error_t *err)
@@ -456,7 +426,7 @@ static void redis_write(leader_t *l, const unsigned char *sealed, size_t len, in
         return;
     /* The purge index: identifier's HMAC -> "system:entry name". Nothing in it names anyone. */
     redis_key(c, 'i', l->q.tag, idx, sizeof(idx));
-    lt_cache_hex(l->q.name, hex);
+    lt_cache_crypto_hex(l->q.name, hex);
     snprintf(member, sizeof(member), "%s:%s", l->q.upstream->name, hex);
     snprintf(ipx, sizeof(ipx), "%lld", (long long)c->index_ttl_ms);
     const char *sadd[] = {"SADD", idx, member};
@@ -476,7 +446,7 @@ static void store(leader_t *l, const lt_cache_entry_t *e)
         lt_log_error("cache: cannot seal an entry; it is not stored");
         return;
     }
-    int64_t now = lt_cache_now_ms();
+    int64_t now = lt_cache_entry_now_ms();
     local_put(c, &l->q, sealed, len, e, now);
     if (l->cw->redis != NULL)
         redis_write(l, sealed, len, e->stale_until_ms - now);
@@ -486,29 +456,34 @@ static void store(leader_t *l, const lt_cache_entry_t *e)
 static bool serves_stale(const lt_error_t *err)
 {
     /* The national system failed (502, 503 with an open circuit or not, 504): not a business answer. */
-    return err->kind >= LT_ERR_UPSTREAM_BAD;
+    return lt_error_is(err->kind, LT_ERRF_STALE);
 }
 
-static void on_upstream_done(void *arg, json_t *result, const lt_error_t *err)
+static void on_upstream_done(void *arg, json_t *record, const lt_error_t *err)
 {
     leader_t *l = arg;
     l->run = NULL;
-    int64_t now = lt_cache_now_ms();
+    int64_t now = lt_cache_entry_now_ms();
     lt_cache_source_t source = l->bypass ? LT_CACHE_BYPASS : LT_CACHE_MISS;
-    lt_cache_entry_t e = {.fetched_ms = now};
+    lt_cache_entry_t e;
+    lt_error_t failed;
     if (err == NULL) {
-        e.kind = LT_CACHE_FOUND;
-        e.body = json_dumps(result, JSON_COMPACT);
-        json_decref(result);
-        e.body_len = e.body ? strlen(e.body) : 0;
+        /* The record's one serialisation: the store and every waiter's answer use this text. */
+        int rc = lt_cache_entry_from_record(&e, record, now);
+        json_decref(record);
+        if (rc != 0) {
+            set_unencodable(&failed);
+            complete_error(l, &failed);
+            return;
+        }
         e.fresh_until_ms = now + l->q.ttls.ttl_s * 1000;
         e.stale_until_ms = e.fresh_until_ms + l->q.ttls.max_stale_s * 1000;
     } else if (err->kind == LT_ERR_NOT_FOUND && l->q.ttls.not_found_ttl_s > 0) {
-        e.kind = LT_CACHE_NOT_FOUND;
-        json_t *problem = json_pack("{s:s, s:s}", "code", err->code, "detail", err->detail);
-        e.body = json_dumps(problem, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(problem);
-        e.body_len = e.body ? strlen(e.body) : 0;
+        if (lt_cache_entry_from_not_found(&e, err, now) != 0) {
+            set_unencodable(&failed);
+            complete_error(l, &failed);
+            return;
+        }
         e.fresh_until_ms = e.stale_until_ms = now + l->q.ttls.not_found_ttl_s * 1000;
     } else if (l->has_stale && serves_stale(err) && lt_cache_entry_is_usable(&l->stale, now)) {
         lt_log_info("cache: %s %s failed (%s); serving a copy kept past its TTL", l->q.upstream->name, l->q.op->name,
@@ -519,14 +494,8 @@ static void on_upstream_done(void *arg, json_t *result, const lt_error_t *err)
         complete_error(l, err);
         return;
     }
-    if (e.body == NULL) {
-        lt_error_t oom;
-        lt_error_set(&oom, LT_ERR_INTERNAL, "internal", "cannot encode the answer");
-        complete_error(l, &oom);
-        return;
-    }
     store(l, &e);
-    complete_entry(l, source, &e);
+    complete(l, result_of_entry(source, &e, err));
 }
 
 static void call_upstream(leader_t *l)
@@ -559,8 +528,9 @@ static void on_shared_get(void *arg, const redisReply *reply)
     if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
         lt_cache_entry_t e;
         lt_error_t err;
-        int64_t now = lt_cache_now_ms();
-        if (lt_cache_entry_open(&c->keys, l->q.name, (const unsigned char *)reply->str, reply->len, &e, &err) != 0) {
+        int64_t now = lt_cache_entry_now_ms();
+        if (lt_cache_entry_open_on(&l->cw->crypto, &c->keys, l->q.name, (const unsigned char *)reply->str, reply->len,
+                                   &e, &err) != 0) {
             log_unreadable(c, l->q.name, "a shared", &err);
         } else if (lt_cache_entry_is_fresh(&e, now)) {
             local_put(c, &l->q, (const unsigned char *)reply->str, reply->len, &e, now);
@@ -583,7 +553,7 @@ static void leader_start(leader_t *l)
     }
     /* Again, now inside the flight: an answer stored between the caller's look and its join is found here. */
     lt_cache_entry_t e;
-    int rc = local_get(l->cw->cache, &l->q, &e);
+    int rc = local_get(l->cw, &l->q, &e);
     if (rc == 1) {
         complete_entry(l, LT_CACHE_HIT, &e);
         return;
@@ -637,10 +607,11 @@ static leader_t *leader_new(lt_cache_worker_t *cw, lt_flight_t *f, const lt_cach
     return l;
 }
 
-/* ---- a request's wait ------------------------------------------------------------------ */
+/* ---- a lookup ---------------------------------------------------------------------------- */
 
-struct lt_cache_fetch {
-    lt_flight_wait_t wait;
+struct lt_cache_lookup {
+    lt_flight_wait_t wait; /* a cached operation: its place in the flight */
+    lt_call_run_t *run;    /* an operation that is not cached: its call */
     lt_cache_t *cache;
     lt_cache_done_fn done;
     void *arg;
@@ -649,6 +620,8 @@ struct lt_cache_fetch {
 static void count(lt_cache_t *c, const lt_cache_result_t *res)
 {
     switch (res->source) {
+    case LT_CACHE_NONE:
+        break;
     case LT_CACHE_HIT:
         atomic_fetch_add(&c->hits, 1);
         break;
@@ -666,31 +639,66 @@ static void count(lt_cache_t *c, const lt_cache_result_t *res)
 
 static void on_flight_done(lt_flight_wait_t *w, void *result)
 {
-    lt_cache_fetch_t *f = w->arg;
-    count(f->cache, result);
-    f->done(f->arg, result);
+    lt_cache_lookup_t *k = w->arg;
+    count(k->cache, result);
+    k->done(k->arg, result);
 }
 
-lt_cache_fetch_t *lt_cache_fetch_start(lt_cache_worker_t *cw, const lt_cache_query_t *q, const lt_call_t *call,
-                                       bool bypass, lt_cache_done_fn done, void *arg)
+/* Not cached: the same answer as a miss would give (its record serialised once), without the store. */
+static void on_uncached_done(void *arg, json_t *record, const lt_error_t *err)
 {
-    lt_cache_fetch_t *f = lt_arena_alloc(call->arena, sizeof(*f));
-    f->cache = cw->cache;
-    f->done = done;
-    f->arg = arg;
-    f->wait.done = on_flight_done;
-    f->wait.arg = f;
+    lt_cache_lookup_t *k = arg;
+    k->run = NULL;
+    lt_cache_result_t *res = result_new(LT_CACHE_NONE);
+    if (err != NULL)
+        res->err = *err;
+    else if (lt_cache_entry_from_record(&res->entry, record, lt_cache_entry_now_ms()) != 0)
+        set_unencodable(&res->err);
+    json_decref(record);
+    k->done(k->arg, res);
+    lt_cache_result_unref(res);
+}
+
+lt_cache_result_t *lt_cache_lookup_start(lt_cache_worker_t *cw, const lt_upstream_conf_t *u, const lt_operation_t *op,
+                                         lt_call_t *call, bool bypass, lt_cache_done_fn done, void *arg,
+                                         lt_cache_lookup_t **lookup)
+{
+    *lookup = NULL;
+    lt_cache_query_t q;
+    bool cached = query_init(cw, u, op, call->input, &q) == 0;
+    if (cached && !bypass) {
+        lt_cache_result_t *res = get_fresh(cw, &q);
+        if (res != NULL)
+            return res;
+    }
+    lt_cache_lookup_t *k = lt_arena_alloc(call->arena, sizeof(*k));
+    k->cache = cw->cache;
+    k->done = done;
+    k->arg = arg;
+    *lookup = k;
+    if (!cached) {
+        k->run = lt_call_start(cw->calls, u, op, call, on_uncached_done, k);
+        return NULL;
+    }
+    k->wait.done = on_flight_done;
+    k->wait.arg = k;
     bool leads = false;
-    lt_flight_t *flight = lt_flight_join(cw->flights, q->name, bypass, &f->wait, &leads);
+    lt_flight_t *flight = lt_flight_join(cw->flights, q.name, bypass, &k->wait, &leads);
     if (leads)
-        leader_start(leader_new(cw, flight, q, call, bypass));
-    return f;
+        leader_start(leader_new(cw, flight, &q, call, bypass));
+    return NULL;
 }
 
-void lt_cache_fetch_cancel(lt_cache_fetch_t *f)
+void lt_cache_lookup_cancel(lt_cache_lookup_t *k)
 {
-    if (f != NULL)
-        lt_flight_wait_cancel(&f->wait);
+    if (k == NULL)
+        return;
+    if (k->run != NULL) {
+        lt_call_cancel(k->run);
+        k->run = NULL;
+        return;
+    }
+    lt_flight_wait_cancel(&k->wait);
 }
 
 /* ---- purge ------------------------------------------------------------------------------ */
@@ -814,7 +822,7 @@ lt_cache_purge_t *lt_cache_purge_start(lt_cache_worker_t *cw, const char *system
     snprintf(p->system, sizeof(p->system), "%s", system ? system : "");
     p->timer = evtimer_new(cw->base, on_purge_timer, p);
     unsigned char tag[LT_CACHE_KEY_LEN];
-    lt_cache_index_derive(&c->keys, identifier, tag);
+    lt_cache_crypto_index_derive(&c->keys, identifier, tag);
     if (c->mem != NULL)
         p->report.memory = (long long)lt_cache_mem_purge(c->mem, tag, system);
     if (c->redis) {
@@ -851,28 +859,14 @@ static json_t *memory_status(lt_cache_t *c)
                      (json_int_t)s.inserted_bytes, "evictions", (json_int_t)s.evictions);
 }
 
-static json_t *redis_status(lt_cache_t *c, int *up, int *total, char *last_error, size_t errlen)
+static json_t *redis_status(lt_cache_t *c, lt_redis_stats_t *st)
 {
-    uint64_t timeouts = 0, failures = 0, commands = 0;
-    int n = atomic_load(&c->nhealth);
-    if (n > MAX_LOOPS)
-        n = MAX_LOOPS;
-    *up = 0;
-    *total = n;
-    last_error[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        lt_redis_health_t *h = &c->health[i];
-        if (atomic_load(&h->state) == LT_REDIS_UP)
-            (*up)++;
-        else if (last_error[0] == '\0')
-            lt_redis_health_last_error(h, last_error, errlen);
-        timeouts += atomic_load(&h->timeouts);
-        failures += atomic_load(&h->failures);
-        commands += atomic_load(&h->commands);
-    }
-    return json_pack("{s:s, s:i, s:i, s:I, s:I, s:I}", "address", c->conf->redis.address, "connections", n, "up", *up,
-                     "commands", (json_int_t)commands, "failures", (json_int_t)failures, "timeouts",
-                     (json_int_t)timeouts);
+    lt_redis_server_stats(c->redis_server, st);
+    json_t *o = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I}", "address", lt_redis_server_address(c->redis_server),
+                          "connections", st->connections, "up", st->up, "commands", (json_int_t)st->commands,
+                          "failures", (json_int_t)st->failures, "timeouts", (json_int_t)st->timeouts);
+    lt_redis_stats_to_json(st, o);
+    return o;
 }
 
 json_t *lt_cache_status(lt_cache_t *c)
@@ -891,15 +885,15 @@ json_t *lt_cache_status(lt_cache_t *c)
     if (c->mem != NULL)
         json_object_set_new(s, "memory", memory_status(c));
     if (c->redis) {
-        int up, total;
-        char last_error[160];
-        json_object_set_new(s, "redis", redis_status(c, &up, &total, last_error, sizeof(last_error)));
-        if (up < total) {
+        lt_redis_stats_t st;
+        json_object_set_new(s, "redis", redis_status(c, &st));
+        if (st.up < st.connections) {
             json_object_set_new(s, "state", json_string("degraded"));
             json_object_set_new(s, "detail",
                                 json_sprintf("%d of %d Redis connections are down (%s); lookups go to the national "
                                              "systems until Redis is back",
-                                             total - up, total, last_error[0] ? last_error : "connecting"));
+                                             st.connections - st.up, st.connections,
+                                             st.last_error[0] ? st.last_error : "connecting"));
         }
     }
     return s;

@@ -2,21 +2,26 @@
  * The lookup cache (floor 3): one interface over two backends.
  *   - memory: the in-process store (lt_cache_mem.h), the default; no Redis.
  *   - redis: shared by every instance; each worker has its own connection on
- *     its own loop (lt_cache_redis.h), optionally with a small in-process L1
+ *     its own loop (lt_redis.h), optionally with a small in-process L1
  *     in front of it.
  * Entries are named by HMAC and sealed with AES-256-GCM (lt_cache_crypto.h),
  * in both backends.
  *
- * The request path asks, in order:
- *   1. lt_cache_query_init: is this operation cached at all, and under which
- *      name? (payments and non-idempotent operations never are);
- *   2. lt_cache_get_fresh: a fresh copy in this process answers at once;
- *   3. lt_cache_fetch_start: otherwise join the process-wide single flight
- *      for that name (lt_cache_flight.h). Its leader reads the shared store,
- *      then calls the national system through lt_call, stores the answer
- *      (a 404 "not found" too, for its shorter TTL) and hands it to every
- *      waiter. When the national system fails, or its circuit is open, a copy
- *      kept past its TTL (up to max_stale) is served instead: "stale".
+ * The cache is a stage of a lookup's call (lt_cache_lookup_start):
+ *   1. is this operation cached at all, and under which name? Payments,
+ *      non-idempotent operations and those with ttl_s 0 never are, nor is
+ *      anything when the backend is off: they go straight to lt_call, and
+ *      their answer says nothing about a cache;
+ *   2. a fresh copy in this process answers at once;
+ *   3. otherwise the request joins the process-wide single flight for that
+ *      name (lt_flight.h). Its leader reads the shared store, then calls
+ *      the national system through lt_call, stores the answer (a 404 "not
+ *      found" too, for its shorter TTL) and hands it to every waiter. When the
+ *      national system fails, or its circuit is open, a copy kept past its TTL
+ *      (up to max_stale) is served instead: "stale".
+ * Every way ends in one lt_cache_result_t: the record's text (serialised once,
+ * on its way from lt_call; lt_cache_entry_answer builds the body from it), or
+ * the error to answer.
  * A client's Cache-Control: no-cache skips 2 and the shared read, runs a
  * private flight, and refreshes the entry: "bypass".
  *
@@ -40,18 +45,23 @@
 typedef struct lt_cache lt_cache_t;
 typedef struct lt_cache_worker lt_cache_worker_t;
 
-typedef enum { LT_CACHE_HIT, LT_CACHE_MISS, LT_CACHE_STALE, LT_CACHE_BYPASS } lt_cache_source_t;
+typedef enum {
+    LT_CACHE_NONE, /* the operation is not cached: no X-Cache (source.cache still says "miss": fetched just now) */
+    LT_CACHE_HIT,
+    LT_CACHE_MISS,
+    LT_CACHE_STALE,
+    LT_CACHE_BYPASS
+} lt_cache_source_t;
 
-/* What a request is answered with. Shared between threads, read-only, reference-counted. */
+/* What a lookup is answered with. Shared between threads, read-only, reference-counted. */
 typedef struct lt_cache_result {
     _Atomic int refs;
     lt_cache_source_t source;
-    bool has_entry;         /* else: err */
-    lt_cache_entry_t entry; /* FOUND: 200 with the record; NOT_FOUND: the national system's 404 */
-    lt_error_t err;
+    lt_error_t err;         /* kind LT_ERR_NONE: a record, in entry; else the problem to answer (a cached 404 too) */
+    lt_cache_entry_t entry; /* FOUND: the record (lt_cache_entry_answer); NOT_FOUND: when it was fetched, for Age */
 } lt_cache_result_t;
 
-/* "hit", "miss", "stale", "bypass": the X-Cache header and source.cache. */
+/* "hit", "miss", "stale", "bypass": the X-Cache header and source.cache ("miss" for LT_CACHE_NONE). */
 const char *lt_cache_source_name(lt_cache_source_t s);
 void lt_cache_result_unref(lt_cache_result_t *res);
 
@@ -73,32 +83,23 @@ void lt_cache_worker_free(lt_cache_worker_t *cw);
 int lt_cache_worker_busy(const lt_cache_worker_t *cw);
 void lt_cache_worker_on_idle(lt_cache_worker_t *cw, void (*idle)(void *arg), void *arg);
 
-/* ---- a request ------------------------------------------------------------------- */
+/* ---- a lookup ------------------------------------------------------------------- */
 
-typedef struct lt_cache_query {
-    const lt_upstream_conf_t *upstream;
-    const lt_operation_t *op;
-    lt_cache_ttls_t ttls;
-    unsigned char name[LT_CACHE_KEY_LEN]; /* HMAC(system | operation | normalised input) */
-    unsigned char tag[LT_CACHE_KEY_LEN];  /* HMAC("index" | identifier), for purges: set by the flight leader */
-    bool tagged;
-} lt_cache_query_t;
-
-/* -1 when this operation's answers are not cached (backend off, payments, not idempotent, ttl 0). */
-int lt_cache_query_init(lt_cache_worker_t *cw, const lt_upstream_conf_t *u, const lt_operation_t *op,
-                        const json_t *input, lt_cache_query_t *q);
-/* A fresh copy held in this process (a new reference), or NULL. */
-lt_cache_result_t *lt_cache_get_fresh(lt_cache_worker_t *cw, const lt_cache_query_t *q);
-
-typedef struct lt_cache_fetch lt_cache_fetch_t;
-/* res is borrowed for the call. Called once, on this loop, never inside lt_cache_fetch_start. */
+typedef struct lt_cache_lookup lt_cache_lookup_t;
+/* res is borrowed for the call. Called once, on this loop, never inside lt_cache_lookup_start. */
 typedef void (*lt_cache_done_fn)(void *arg, const lt_cache_result_t *res);
 
-/* call->arena, ctx, settings and input as for lt_call_start; the fetch lives in call->arena. */
-lt_cache_fetch_t *lt_cache_fetch_start(lt_cache_worker_t *cw, const lt_cache_query_t *q, const lt_call_t *call,
-                                       bool bypass, lt_cache_done_fn done, void *arg);
-/* done will not be called. If this was the last waiter, the upstream call stops too. */
-void lt_cache_fetch_cancel(lt_cache_fetch_t *f);
+/*
+ * One lookup, on a worker's loop (cw has calls). A fresh copy in this process answers at once: returned (a new
+ * reference), and done is never called. Otherwise NULL is returned, *lookup is set, and done gets the answer: from
+ * the single flight, or, for an operation that is not cached, from lt_call. bypass: the caller's no-cache.
+ * call->arena, ctx, settings and input as for lt_call_start; the lookup lives in call->arena.
+ */
+lt_cache_result_t *lt_cache_lookup_start(lt_cache_worker_t *cw, const lt_upstream_conf_t *u, const lt_operation_t *op,
+                                         lt_call_t *call, bool bypass, lt_cache_done_fn done, void *arg,
+                                         lt_cache_lookup_t **lookup);
+/* done will not be called. If this was a flight's last waiter, the upstream call stops too. */
+void lt_cache_lookup_cancel(lt_cache_lookup_t *k);
 
 /* ---- purge ------------------------------------------------------------------------ */
 

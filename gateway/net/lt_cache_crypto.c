@@ -45,7 +45,8 @@ static int hexval(int c)
 }
 
 /* Start-up only: a blocking read is fine before the loops run. */
-int lt_cache_key_file_read(const char *path, unsigned char *out, size_t min, size_t max, size_t *len, lt_error_t *err)
+int lt_cache_crypto_key_file_read(const char *path, unsigned char *out, size_t min, size_t max, size_t *len,
+                                  lt_error_t *err)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -73,16 +74,17 @@ int lt_cache_key_file_read(const char *path, unsigned char *out, size_t min, siz
     return 0;
 }
 
-int lt_cache_keys_load(lt_cache_keys_t *keys, const lt_cache_conf_t *conf, lt_error_t *err)
+int lt_cache_crypto_keys_load(lt_cache_keys_t *keys, const lt_cache_conf_t *conf, lt_error_t *err)
 {
     memset(keys, 0, sizeof(*keys));
     if (conf->naead > LT_CACHE_AEAD_MAX_KEYS)
         return lt_error_set(err, LT_ERR_INTERNAL, "config", "cache.keys.aead: at most %d keys", LT_CACHE_AEAD_MAX_KEYS);
-    if (lt_cache_key_file_read(conf->hmac_key_file, keys->hmac, 32, sizeof(keys->hmac), &keys->hmac_len, err) != 0)
+    if (lt_cache_crypto_key_file_read(conf->hmac_key_file, keys->hmac, 32, sizeof(keys->hmac), &keys->hmac_len, err) !=
+        0)
         return -1;
     for (size_t i = 0; i < conf->naead; i++) {
         size_t len;
-        if (lt_cache_key_file_read(conf->aead[i].file, keys->aead[i].key, 32, 32, &len, err) != 0)
+        if (lt_cache_crypto_key_file_read(conf->aead[i].file, keys->aead[i].key, 32, 32, &len, err) != 0)
             return -1;
         keys->aead[i].id = conf->aead[i].id;
     }
@@ -91,7 +93,7 @@ int lt_cache_keys_load(lt_cache_keys_t *keys, const lt_cache_conf_t *conf, lt_er
     return 0;
 }
 
-void lt_cache_keys_random(lt_cache_keys_t *keys)
+void lt_cache_crypto_keys_random(lt_cache_keys_t *keys)
 {
     memset(keys, 0, sizeof(*keys));
     keys->hmac_len = 32;
@@ -102,29 +104,69 @@ void lt_cache_keys_random(lt_cache_keys_t *keys)
     keys->encrypt_with = 1;
 }
 
-void lt_cache_keys_wipe(lt_cache_keys_t *keys)
+void lt_cache_crypto_keys_wipe(lt_cache_keys_t *keys)
 {
     OPENSSL_cleanse(keys, sizeof(*keys));
 }
 
-static void hmac_parts(const lt_cache_keys_t *keys, const void *const *parts, const size_t *lens, int nparts,
-                       unsigned char out[LT_CACHE_KEY_LEN])
+/* A context keyed with the name key. */
+static EVP_MAC_CTX *hmac_keyed(const lt_cache_keys_t *keys)
 {
     algs();
     char digest[] = "SHA256";
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_END};
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac_alg);
-    size_t outlen = 0;
     if (ctx == NULL || !EVP_MAC_init(ctx, keys->hmac, keys->hmac_len, params))
         abort();
+    return ctx;
+}
+
+/* ctx keyed and ready for its first message (hmac_keyed, or reset with EVP_MAC_init without a key). */
+static void hmac_run(EVP_MAC_CTX *ctx, const void *const *parts, const size_t *lens, int nparts,
+                     unsigned char out[LT_CACHE_KEY_LEN])
+{
+    size_t outlen = 0;
     for (int i = 0; i < nparts; i++)
         EVP_MAC_update(ctx, parts[i], lens[i]);
     EVP_MAC_final(ctx, out, &outlen, LT_CACHE_KEY_LEN);
+}
+
+static void hmac_parts(const lt_cache_keys_t *keys, const void *const *parts, const size_t *lens, int nparts,
+                       unsigned char out[LT_CACHE_KEY_LEN])
+{
+    EVP_MAC_CTX *ctx = hmac_keyed(keys);
+    hmac_run(ctx, parts, lens, nparts, out);
     EVP_MAC_CTX_free(ctx);
 }
 
-void lt_cache_key_derive(const lt_cache_keys_t *keys, const char *system, const char *operation, const char *input,
-                         size_t input_len, unsigned char out[LT_CACHE_KEY_LEN])
+void lt_cache_crypto_loop_init(lt_cache_crypto_loop_t *loop, const lt_cache_keys_t *keys)
+{
+    loop->hmac = hmac_keyed(keys);
+    loop->open = EVP_CIPHER_CTX_new();
+    if (loop->open == NULL)
+        abort();
+}
+
+void lt_cache_crypto_loop_free(lt_cache_crypto_loop_t *loop)
+{
+    EVP_MAC_CTX_free(loop->hmac);
+    EVP_CIPHER_CTX_free(loop->open);
+    memset(loop, 0, sizeof(*loop));
+}
+
+void lt_cache_crypto_key_derive_on(lt_cache_crypto_loop_t *loop, const char *system, const char *operation,
+                                   const char *input, size_t input_len, unsigned char out[LT_CACHE_KEY_LEN])
+{
+    /* Without a key, EVP_MAC_init starts a new message under the key the context holds. */
+    if (!EVP_MAC_init(loop->hmac, NULL, 0, NULL))
+        abort();
+    const void *parts[] = {system, "|", operation, "|", input};
+    size_t lens[] = {strlen(system), 1, strlen(operation), 1, input_len};
+    hmac_run(loop->hmac, parts, lens, 5, out);
+}
+
+void lt_cache_crypto_key_derive(const lt_cache_keys_t *keys, const char *system, const char *operation,
+                                const char *input, size_t input_len, unsigned char out[LT_CACHE_KEY_LEN])
 {
     /* System and operation names never hold '|', so the parts cannot run into each other. */
     const void *parts[] = {system, "|", operation, "|", input};
@@ -132,14 +174,15 @@ void lt_cache_key_derive(const lt_cache_keys_t *keys, const char *system, const 
     hmac_parts(keys, parts, lens, 5, out);
 }
 
-void lt_cache_index_derive(const lt_cache_keys_t *keys, const char *identifier, unsigned char out[LT_CACHE_KEY_LEN])
+void lt_cache_crypto_index_derive(const lt_cache_keys_t *keys, const char *identifier,
+                                  unsigned char out[LT_CACHE_KEY_LEN])
 {
     const void *parts[] = {"index|", identifier};
     size_t lens[] = {6, strlen(identifier)};
     hmac_parts(keys, parts, lens, 2, out);
 }
 
-void lt_cache_hex(const unsigned char key[LT_CACHE_KEY_LEN], char out[LT_CACHE_HEX_LEN + 1])
+void lt_cache_crypto_hex(const unsigned char key[LT_CACHE_KEY_LEN], char out[LT_CACHE_HEX_LEN + 1])
 {
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < LT_CACHE_KEY_LEN; i++) {
@@ -157,8 +200,8 @@ static const unsigned char *aead_key(const lt_cache_keys_t *keys, int id)
     return NULL;
 }
 
-int lt_cache_seal(const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE_KEY_LEN], const void *plain,
-                  size_t len, unsigned char **sealed, size_t *sealed_len)
+int lt_cache_crypto_seal(const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE_KEY_LEN], const void *plain,
+                         size_t len, unsigned char **sealed, size_t *sealed_len)
 {
     algs();
     const unsigned char *key = aead_key(keys, keys->encrypt_with);
@@ -194,8 +237,9 @@ static int unreadable(lt_error_t *err, const char *why)
     return lt_error_set(err, LT_ERR_INTERNAL, "cache_unreadable", "cached value %s", why);
 }
 
-int lt_cache_open(const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE_KEY_LEN], const unsigned char *sealed,
-                  size_t len, char **plain, size_t *plain_len, lt_error_t *err)
+/* Opens with ctx, a GCM context of its own or reused (each use starts with the cipher, key and nonce). */
+static int open_with(EVP_CIPHER_CTX *ctx, const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE_KEY_LEN],
+                     const unsigned char *sealed, size_t len, char **plain, size_t *plain_len, lt_error_t *err)
 {
     algs();
     if (len < HEAD_LEN + TAG_LEN || sealed[0] != FORMAT_V1)
@@ -205,14 +249,12 @@ int lt_cache_open(const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE
         return unreadable(err, "was sealed with a key id this gateway does not hold");
     size_t clen = len - HEAD_LEN - TAG_LEN;
     char *out = malloc(clen + 1);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, fin = 0;
     int ok = ctx != NULL && EVP_DecryptInit_ex2(ctx, gcm_alg, key, sealed + 2, NULL) &&
              EVP_DecryptUpdate(ctx, NULL, &n, sealed, 2) && EVP_DecryptUpdate(ctx, NULL, &n, name, LT_CACHE_KEY_LEN) &&
              EVP_DecryptUpdate(ctx, (unsigned char *)out, &n, sealed + HEAD_LEN, (int)clen) &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)(sealed + HEAD_LEN + clen)) &&
              EVP_DecryptFinal_ex(ctx, (unsigned char *)out + n, &fin) > 0;
-    EVP_CIPHER_CTX_free(ctx);
     if (!ok) {
         OPENSSL_cleanse(out, clen + 1);
         free(out);
@@ -222,4 +264,20 @@ int lt_cache_open(const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE
     *plain = out;
     *plain_len = clen;
     return 0;
+}
+
+int lt_cache_crypto_open(const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE_KEY_LEN],
+                         const unsigned char *sealed, size_t len, char **plain, size_t *plain_len, lt_error_t *err)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int rc = open_with(ctx, keys, name, sealed, len, plain, plain_len, err);
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+int lt_cache_crypto_open_on(lt_cache_crypto_loop_t *loop, const lt_cache_keys_t *keys,
+                            const unsigned char name[LT_CACHE_KEY_LEN], const unsigned char *sealed, size_t len,
+                            char **plain, size_t *plain_len, lt_error_t *err)
+{
+    return open_with(loop->open, keys, name, sealed, len, plain, plain_len, err);
 }

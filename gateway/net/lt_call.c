@@ -49,7 +49,7 @@ static void send_request(lt_call_run_t *run,
 
 /* ---- shared and per-worker state ----------------------------------------- */
 
-lt_upstream_state_t *lt_upstream_states_new(const lt_config_t *config)
+lt_upstream_state_t *lt_call_states_new(const lt_config_t *config)
 {
     lt_upstream_state_t *states = calloc(config->nupstreams + 1, sizeof(*states));
     int64_t now = lt_clock_ms();
@@ -70,7 +70,7 @@ lt_upstream_state_t *lt_upstream_states_new(const lt_config_t *config)
     return states;
 }
 
-void lt_upstream_states_free(lt_upstream_state_t *states, size_t n)
+void lt_call_states_free(lt_upstream_state_t *states, size_t n)
 {
     if (states == NULL)
         return;
@@ -116,7 +116,7 @@ lt_upstream_state_t *lt_call_env_state(lt_call_env_t *env, const lt_upstream_con
     return &env->states[upstream_index(env, upstream)];
 }
 
-int64_t lt_backoff_delay_ms(int64_t base_ms, int64_t cap_ms, int retry, uint32_t random)
+int64_t lt_call_backoff_delay_ms(int64_t base_ms, int64_t cap_ms, int retry, uint32_t random)
 {
     int64_t ceiling = base_ms;
     for (int i = 0; i < retry && ceiling < cap_ms; i++)
@@ -133,8 +133,8 @@ static uint32_t random32(void)
     return r;
 }
 
-void lt_upstream_state_last_error(lt_upstream_state_t *st, int64_t *at_ms, bool *probe, char *code, size_t code_len,
-                                  char *detail, size_t detail_len)
+void lt_call_state_last_error(lt_upstream_state_t *st, int64_t *at_ms, bool *probe, char *code, size_t code_len,
+                              char *detail, size_t detail_len)
 {
     pthread_mutex_lock(&st->note_lock);
     *at_ms = st->last_error.at_ms;
@@ -151,12 +151,12 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void lt_upstream_state_note_ok(lt_upstream_state_t *st)
+void lt_call_state_note_ok(lt_upstream_state_t *st)
 {
     atomic_store(&st->last_ok_ms, wall_ms());
 }
 
-void lt_upstream_state_note_error(lt_upstream_state_t *st, const lt_error_t *err, bool probe)
+void lt_call_state_note_error(lt_upstream_state_t *st, const lt_error_t *err, bool probe)
 {
     pthread_mutex_lock(&st->note_lock);
     st->last_error.at_ms = wall_ms();
@@ -171,10 +171,10 @@ void lt_upstream_state_note_error(lt_upstream_state_t *st, const lt_error_t *err
  * the province itself (502 toward the caller) is not, whatever its HTTP class. */
 static void note_result(lt_call_run_t *run, const lt_error_t *err)
 {
-    if (err == NULL || (err->kind >= LT_ERR_BAD_REQUEST && err->kind < LT_ERR_INTERNAL))
-        lt_upstream_state_note_ok(run->state);
+    if (err == NULL || lt_error_is(err->kind, LT_ERRF_ANSWER))
+        lt_call_state_note_ok(run->state);
     else
-        lt_upstream_state_note_error(run->state, err, run->health_probe);
+        lt_call_state_note_error(run->state, err, run->health_probe);
 }
 
 /* One exchange with the upstream ended: count how, and how long it took. Cancelled exchanges are not counted. */
@@ -246,10 +246,11 @@ void lt_call_cancel(lt_call_run_t *run)
         release(run);
 }
 
-/* Failures of the national system itself (not of our input, and not business answers like 404) move the breaker. */
-static bool is_upstream_failure(const lt_error_t *err)
+/* Failures of the national system itself (not of our input, and not business answers like 404 or 422) move the
+ * breaker; our own token rate limit says nothing about the system. */
+bool lt_call_counts_against_breaker(const lt_error_t *err)
 {
-    return err->kind >= LT_ERR_UPSTREAM_BAD && strcmp(err->code, "token_rate_limit") != 0;
+    return lt_error_is(err->kind, LT_ERRF_BREAKER) && strcmp(err->code, "token_rate_limit") != 0;
 }
 
 static void report(lt_call_run_t *run, bool failed)
@@ -289,8 +290,16 @@ static void fail_soon(lt_call_run_t *run, const lt_error_t *err)
 static void attempt_failed(lt_call_run_t *run, const lt_error_t *err)
 {
     bool was_probe = run->probe;
-    if (is_upstream_failure(err))
+    if (lt_call_counts_against_breaker(err))
         report(run, true);
+    /* The system said it is closed to everyone until a known time: every worker's calls wait for it, not only
+     * this one's retries, so a night-long window costs the national system one request, not one per call. */
+    if (err->upstream_closed_s > 0 && !run->health_probe) {
+        int64_t now = lt_clock_ms();
+        lt_breaker_hold_open(&run->state->breaker, now, now + (int64_t)err->upstream_closed_s * 1000);
+        finish(run, NULL, err);
+        return;
+    }
     lt_call_t *call = run->call;
     int next = call->attempt + 1;
     if (!err->retryable || !run->op->idempotent || was_probe || run->health_probe ||
@@ -298,8 +307,8 @@ static void attempt_failed(lt_call_run_t *run, const lt_error_t *err)
         finish(run, NULL, err);
         return;
     }
-    int64_t delay =
-        lt_backoff_delay_ms(run->conf->retry.base_delay_ms, run->conf->retry.max_delay_ms, call->attempt, random32());
+    int64_t delay = lt_call_backoff_delay_ms(run->conf->retry.base_delay_ms, run->conf->retry.max_delay_ms,
+                                             call->attempt, random32());
     /* Honour a wait the upstream demanded; our own Retry-After advice to callers does not hold retries back. */
     if (err->upstream_wait_s > 0 && (int64_t)err->upstream_wait_s * 1000 > delay)
         delay = (int64_t)err->upstream_wait_s * 1000;
@@ -366,7 +375,7 @@ static void on_response(void *arg, const lt_upstream_response_t *resp, const lt_
         get_token(run);
         return;
     case LT_STEP_FAIL:
-        if (is_upstream_failure(&err)) {
+        if (lt_call_counts_against_breaker(&err)) {
             attempt_failed(run, &err);
         } else {
             report(run, false); /* a business answer (404, 400): the system is healthy */

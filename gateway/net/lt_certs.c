@@ -10,6 +10,8 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static lt_cert_info_t table[LT_CERTS_MAX];
+static X509 *noted[LT_CERTS_MAX]; /* the certificate each entry was made from (a reference): to see it again is
+                                     one comparison of OpenSSL's cached digests, not a new parse of its fields */
 static size_t ncerts;
 
 static int64_t asn1_to_unix(const ASN1_TIME *t)
@@ -48,10 +50,8 @@ static void copy_printable_utf8(const unsigned char *in, size_t n, char *out, si
     out[o] = '\0';
 }
 
-/* The common name, converted to UTF-8 from whatever string type the certificate uses; else the whole name. */
-static void subject_of(const X509 *cert, char *buf, size_t len)
+void lt_certs_name_text(const X509_NAME *name, char *buf, size_t len)
 {
-    const X509_NAME *name = X509_get_subject_name(cert);
     buf[0] = '\0';
     int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
     unsigned char *utf8 = NULL;
@@ -65,6 +65,11 @@ static void subject_of(const X509 *cert, char *buf, size_t len)
     char line[256];
     X509_NAME_oneline(name, line, (int)sizeof(line)); /* escapes what is not printable ASCII */
     copy_printable_utf8((const unsigned char *)line, strlen(line), buf, len);
+}
+
+static void subject_of(const X509 *cert, char *buf, size_t len)
+{
+    lt_certs_name_text(X509_get_subject_name(cert), buf, len);
 }
 
 static lt_cert_info_t *find_or_add(const char *role, const char *owner)
@@ -85,20 +90,26 @@ void lt_certs_note(const char *role, const char *owner, const X509 *cert)
     lt_certs_note_seen(role, owner, cert, NULL);
 }
 
+/* Every new upstream connection shows its server's certificate again, nearly always the same one: then only the
+ * time it was seen moves. A new certificate (or a new verdict) has its dates and subject read. */
 void lt_certs_note_seen(const char *role, const char *owner, const X509 *cert, const char *verify_error)
 {
     if (cert == NULL)
         return;
-    int64_t not_after = asn1_to_unix(X509_get0_notAfter(cert));
-    char subject[sizeof(table[0].subject)];
-    subject_of(cert, subject, sizeof(subject));
+    const char *why = verify_error ? verify_error : "";
     pthread_mutex_lock(&lock);
     lt_cert_info_t *c = find_or_add(role, owner);
     if (c != NULL) {
-        c->not_after = not_after;
+        X509 **held = &noted[c - table];
         c->noted_at = (int64_t)time(NULL);
-        snprintf(c->subject, sizeof(c->subject), "%s", subject);
-        snprintf(c->verify_error, sizeof(c->verify_error), "%s", verify_error ? verify_error : "");
+        if (*held == NULL || X509_cmp(*held, cert) != 0 ||
+            strncmp(c->verify_error, why, sizeof(c->verify_error) - 1) != 0) {
+            c->not_after = asn1_to_unix(X509_get0_notAfter(cert));
+            subject_of(cert, c->subject, sizeof(c->subject));
+            snprintf(c->verify_error, sizeof(c->verify_error), "%s", why);
+            X509_free(*held);
+            *held = X509_up_ref((X509 *)cert) == 1 ? (X509 *)cert : NULL;
+        }
     }
     pthread_mutex_unlock(&lock);
 }
@@ -129,6 +140,10 @@ size_t lt_certs_snapshot(lt_cert_info_t *out, size_t max)
 void lt_certs_reset(void)
 {
     pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < ncerts; i++) {
+        X509_free(noted[i]);
+        noted[i] = NULL;
+    }
     ncerts = 0;
     memset(table, 0, sizeof(table));
     pthread_mutex_unlock(&lock);

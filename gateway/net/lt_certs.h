@@ -41,6 +41,10 @@ size_t lt_certs_snapshot(lt_cert_info_t *out, size_t max);
 /* Forget everything (tests). */
 void lt_certs_reset(void);
 
+/* A name (a subject, a CRL's issuer) as text for labels, JSON and logs: its CN converted to UTF-8 from whatever
+ * string type it uses, else the whole one-line name; control characters and invalid UTF-8 become '?'. */
+void lt_certs_name_text(const X509_NAME *name, char *buf, size_t len);
+
 /* Seconds from now_s to not_after, rounded down to whole days (negative once expired). */
 long lt_certs_days_left(int64_t not_after, int64_t now_s);
 

@@ -1,4 +1,4 @@
-/* Process-wide metrics: the northbound request table, lock-free histograms, exposition helpers. */
+/* Process-wide metrics: the northbound request table and the listeners' connections and TLS failures. */
 #include "lt_metrics.h"
 
 #include <pthread.h>
@@ -7,82 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Prometheus' default buckets, in seconds. */
-static const double bounds[LT_METRICS_NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-
-void lt_histogram_observe(lt_histogram_t *h, double seconds)
-{
-    if (seconds < 0)
-        seconds = 0;
-    int i = 0;
-    while (i < LT_METRICS_NBUCKETS && seconds > bounds[i])
-        i++;
-    atomic_fetch_add(&h->buckets[i], 1);
-    atomic_fetch_add(&h->sum_ns, (uint64_t)(seconds * 1e9));
-}
-
-double lt_histogram_bound(int i)
-{
-    return i >= 0 && i < LT_METRICS_NBUCKETS ? bounds[i] : bounds[LT_METRICS_NBUCKETS - 1];
-}
-
-double lt_histogram_quantile(const uint64_t per_bucket[LT_METRICS_NBUCKETS + 1], double q)
-{
-    uint64_t total = 0;
-    for (int i = 0; i <= LT_METRICS_NBUCKETS; i++)
-        total += per_bucket[i];
-    if (total == 0)
-        return -1;
-    double rank = q * (double)total, below = 0;
-    for (int i = 0; i < LT_METRICS_NBUCKETS; i++) {
-        double here = (double)per_bucket[i];
-        if (here > 0 && below + here >= rank) {
-            double lower = i == 0 ? 0 : bounds[i - 1];
-            return lower + (bounds[i] - lower) * (rank - below) / here;
-        }
-        below += here;
-    }
-    return bounds[LT_METRICS_NBUCKETS - 1];
-}
-
-/* ---- outcomes ------------------------------------------------------------------------------ */
-
-const char *lt_outcome_name(lt_outcome_t o)
-{
-    static const char *const names[LT_OUTCOME_COUNT] = {"ok",       "timeout",  "connect", "tls",
-                                                        "http_4xx", "http_5xx", "fault",   "bad_response"};
-    return (unsigned)o < LT_OUTCOME_COUNT ? names[o] : "fault";
-}
-
-lt_outcome_t lt_outcome_classify(const lt_error_t *err, long http_status)
-{
-    if (err == NULL)
-        return LT_OUTCOME_OK;
-    /* A business answer (no record, refused input): the system worked, and said no. */
-    if (err->kind >= LT_ERR_BAD_REQUEST && err->kind < LT_ERR_INTERNAL)
-        return LT_OUTCOME_HTTP_4XX;
-    if (http_status == 0) { /* transport: no HTTP response */
-        if (err->kind == LT_ERR_UPSTREAM_TIMEOUT || strcmp(err->code, "timeout") == 0)
-            return LT_OUTCOME_TIMEOUT;
-        if (strcmp(err->code, "tls") == 0)
-            return LT_OUTCOME_TLS;
-        if (strcmp(err->code, "truncated") == 0 || strcmp(err->code, "response_too_large") == 0)
-            return LT_OUTCOME_BAD_RESPONSE;
-        return LT_OUTCOME_CONNECT; /* connect, reset, other transport failures */
-    }
-    if (strcmp(err->code, "bad_response") == 0 || strcmp(err->code, "truncated") == 0 ||
-        strcmp(err->code, "response_too_large") == 0)
-        return LT_OUTCOME_BAD_RESPONSE;
-    /* The adapter saw a bare HTTP error status (no fault document it could read). */
-    if (strncmp(err->code, "upstream_http_", 14) == 0) {
-        if (http_status >= 500)
-            return LT_OUTCOME_HTTP_5XX;
-        if (http_status >= 400)
-            return LT_OUTCOME_HTTP_4XX;
-    }
-    return LT_OUTCOME_FAULT; /* a fault the system reported in its own format */
-}
 
 /* ---- northbound requests ------------------------------------------------------------------- */
 
@@ -187,84 +111,7 @@ void lt_metrics_reset(void)
     pthread_mutex_unlock(&lock);
 }
 
-/* ---- exposition ---------------------------------------------------------------------------- */
-
-static void reserve(lt_mbuf_t *b, size_t more)
-{
-    if (b->len + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (p == NULL)
-        abort();
-    b->data = p;
-    b->cap = cap;
-}
-
-void lt_mbuf_printf(lt_mbuf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n <= 0)
-        return;
-    reserve(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void lt_mbuf_free(lt_mbuf_t *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-void lt_mbuf_label_value(lt_mbuf_t *b, const char *value)
-{
-    size_t n = strlen(value);
-    reserve(b, 2 * n);
-    for (const char *p = value; *p; p++) {
-        if (*p == '\\' || *p == '"') {
-            b->data[b->len++] = '\\';
-            b->data[b->len++] = *p;
-        } else if (*p == '\n') {
-            b->data[b->len++] = '\\';
-            b->data[b->len++] = 'n';
-        } else {
-            b->data[b->len++] = *p;
-        }
-    }
-    b->data[b->len] = '\0';
-}
-
-void lt_mbuf_family(lt_mbuf_t *b, const char *name, const char *type, const char *help)
-{
-    lt_mbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-void lt_mbuf_histogram(lt_mbuf_t *b, const char *name, const char *labels, const lt_histogram_t *h)
-{
-    const char *sep = labels[0] ? "," : "";
-    uint64_t cumulative = 0;
-    for (int i = 0; i < LT_METRICS_NBUCKETS; i++) {
-        cumulative += atomic_load(&h->buckets[i]);
-        lt_mbuf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, bounds[i],
-                       (unsigned long long)cumulative);
-    }
-    cumulative += atomic_load(&h->buckets[LT_METRICS_NBUCKETS]);
-    lt_mbuf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, (unsigned long long)cumulative);
-    const char *open = labels[0] ? "{" : "", *close = labels[0] ? "}" : "";
-    lt_mbuf_printf(b, "%s_sum%s%s%s %.9f\n", name, open, labels, close, (double)atomic_load(&h->sum_ns) / 1e9);
-    lt_mbuf_printf(b, "%s_count%s%s%s %llu\n", name, open, labels, close, (unsigned long long)cumulative);
-}
-
-void lt_metrics_render_requests(lt_mbuf_t *b)
+void lt_metrics_render_requests(lt_buf_t *b)
 {
     pthread_mutex_lock(&lock);
     lt_mbuf_family(b, "lienthong_http_requests_total", "counter",
@@ -273,49 +120,61 @@ void lt_metrics_render_requests(lt_mbuf_t *b)
         const series_t *s = &series[i];
         if (i >= nseries && (i < LT_METRICS_MAX_SERIES || i >= LT_METRICS_MAX_SERIES + noverflow))
             continue;
-        lt_mbuf_printf(b, "lienthong_http_requests_total{route=\"");
+        lt_buf_printf(b, "lienthong_http_requests_total{route=\"");
         lt_mbuf_label_value(b, s->route);
-        lt_mbuf_printf(b, "\",status=\"%d\",client=\"", s->status);
+        lt_buf_printf(b, "\",status=\"%d\",client=\"", s->status);
         lt_mbuf_label_value(b, s->client);
-        lt_mbuf_printf(b, "\"} %llu\n", (unsigned long long)s->count);
+        lt_buf_printf(b, "\"} %llu\n", (unsigned long long)s->count);
     }
     lt_mbuf_family(b, "lienthong_http_requests_dropped_total", "counter",
                    "Northbound requests not counted in lienthong_http_requests_total because its series table was "
                    "full.");
-    lt_mbuf_printf(b, "lienthong_http_requests_dropped_total %llu\n", (unsigned long long)dropped);
+    lt_buf_printf(b, "lienthong_http_requests_dropped_total %llu\n", (unsigned long long)dropped);
     lt_mbuf_family(b, "lienthong_http_request_duration_seconds", "histogram",
                    "Northbound request latency, from request to answer, by route.");
     size_t n = nroutes + (routes[LT_METRICS_MAX_ROUTES].route[0] ? 1 : 0);
     for (size_t i = 0; i < n; i++) {
         const route_hist_t *r = i < nroutes ? &routes[i] : &routes[LT_METRICS_MAX_ROUTES];
-        lt_mbuf_t labels = {0};
-        lt_mbuf_printf(&labels, "route=\"");
+        lt_buf_t labels = {0};
+        lt_buf_printf(&labels, "route=\"");
         lt_mbuf_label_value(&labels, r->route);
-        lt_mbuf_printf(&labels, "\"");
+        lt_buf_printf(&labels, "\"");
         lt_mbuf_histogram(b, "lienthong_http_request_duration_seconds", labels.data, &r->h);
-        lt_mbuf_free(&labels);
+        lt_buf_free(&labels);
     }
     pthread_mutex_unlock(&lock);
 }
 
 /* ---- listeners ----------------------------------------------------------------------------- */
 
+/* The statuses a refused request head gets, in the order lienthong_http_heads_refused_total lists them. */
+static const int head_refused_status[] = {400, 411, 413, 414, 431};
+#define HEAD_REFUSED_COUNT (sizeof(head_refused_status) / sizeof(head_refused_status[0]))
+
 typedef struct {
     char name[16];
     _Atomic long open;
     _Atomic uint64_t failures[LT_TLS_FAIL_COUNT];
+    _Atomic uint64_t resumed;
+    _Atomic uint64_t closed[LT_CONN_CLOSE_COUNT];
+    _Atomic uint64_t refused[HEAD_REFUSED_COUNT];
 } listener_t;
 
 static listener_t listeners[LT_METRICS_MAX_LISTENERS];
 static _Atomic int nlisteners;
 static pthread_mutex_t listeners_lock = PTHREAD_MUTEX_INITIALIZER;
 
-const char *lt_tls_failure_name(lt_tls_failure_t f)
+const char *lt_metrics_tls_failure_name(lt_tls_failure_t f)
 {
     static const char *const names[LT_TLS_FAIL_COUNT] = {
-        "no_certificate", "unknown_ca", "bad_certificate", "protocol_version", "no_shared_cipher",
-        "peer_alert",     "other"};
+        "no_certificate", "unknown_ca", "bad_certificate", "protocol_version", "no_shared_cipher", "peer_alert",
+        "other",          "expired",    "revoked",         "crl_expired",      "crl_unavailable"};
     return (unsigned)f < LT_TLS_FAIL_COUNT ? names[f] : "other";
+}
+
+const char *lt_metrics_listener_name(int listener)
+{
+    return listener >= 0 && listener < atomic_load(&nlisteners) ? listeners[listener].name : "?";
 }
 
 int lt_metrics_listener(const char *name)
@@ -352,6 +211,45 @@ void lt_metrics_tls_failure(int listener, lt_tls_failure_t reason)
         atomic_fetch_add(&listeners[listener].failures[reason], 1);
 }
 
+void lt_metrics_tls_resumed(int listener)
+{
+    if (listener >= 0 && listener < LT_METRICS_MAX_LISTENERS)
+        atomic_fetch_add(&listeners[listener].resumed, 1);
+}
+
+static _Atomic uint64_t ticket_key_rotations;
+
+void lt_metrics_ticket_keys_rotated(uint64_t periods)
+{
+    atomic_fetch_add(&ticket_key_rotations, periods);
+}
+
+void lt_metrics_connection_closed_by_us(int listener, lt_conn_close_t reason)
+{
+    if (listener >= 0 && listener < LT_METRICS_MAX_LISTENERS && (unsigned)reason < LT_CONN_CLOSE_COUNT)
+        atomic_fetch_add(&listeners[listener].closed[reason], 1);
+}
+
+void lt_metrics_head_refused(int listener, int status)
+{
+    if (listener < 0 || listener >= LT_METRICS_MAX_LISTENERS)
+        return;
+    for (size_t i = 0; i < HEAD_REFUSED_COUNT; i++)
+        if (head_refused_status[i] == status)
+            atomic_fetch_add(&listeners[listener].refused[i], 1);
+}
+
+static const char *close_reason_name(lt_conn_close_t r)
+{
+    static const char *const names[LT_CONN_CLOSE_COUNT] = {
+        [LT_CONN_CLOSE_HANDSHAKE_TIMEOUT] = "handshake_timeout", [LT_CONN_CLOSE_HEADER_TIMEOUT] = "header_timeout",
+        [LT_CONN_CLOSE_BODY_TOO_SLOW] = "body_too_slow",         [LT_CONN_CLOSE_IDLE_TIMEOUT] = "idle_timeout",
+        [LT_CONN_CLOSE_LISTENER_CAP] = "listener_cap",           [LT_CONN_CLOSE_ADDRESS_CAP] = "address_cap",
+        [LT_CONN_CLOSE_REFUSED_REQUEST] = "refused_request",
+    };
+    return names[r];
+}
+
 long lt_metrics_open_connections(const char *name)
 {
     int n = atomic_load(&nlisteners);
@@ -361,18 +259,41 @@ long lt_metrics_open_connections(const char *name)
     return 0;
 }
 
-void lt_metrics_render_listeners(lt_mbuf_t *b)
+void lt_metrics_render_listeners(lt_buf_t *b)
 {
     int n = atomic_load(&nlisteners);
     lt_mbuf_family(b, "lienthong_open_connections", "gauge", "Connections open now on a listener of ours.");
     for (int i = 0; i < n; i++)
-        lt_mbuf_printf(b, "lienthong_open_connections{listener=\"%s\"} %ld\n", listeners[i].name,
-                       atomic_load(&listeners[i].open));
+        lt_buf_printf(b, "lienthong_open_connections{listener=\"%s\"} %ld\n", listeners[i].name,
+                      atomic_load(&listeners[i].open));
     lt_mbuf_family(b, "lienthong_tls_handshake_failures_total", "counter",
                    "TLS handshakes on a listener of ours that failed, by reason.");
     for (int i = 0; i < n; i++)
         for (int r = 0; r < LT_TLS_FAIL_COUNT; r++)
-            lt_mbuf_printf(b, "lienthong_tls_handshake_failures_total{listener=\"%s\",reason=\"%s\"} %llu\n",
-                           listeners[i].name, lt_tls_failure_name((lt_tls_failure_t)r),
-                           (unsigned long long)atomic_load(&listeners[i].failures[r]));
+            lt_buf_printf(b, "lienthong_tls_handshake_failures_total{listener=\"%s\",reason=\"%s\"} %llu\n",
+                          listeners[i].name, lt_metrics_tls_failure_name((lt_tls_failure_t)r),
+                          (unsigned long long)atomic_load(&listeners[i].failures[r]));
+    lt_mbuf_family(b, "lienthong_tls_resumed_handshakes_total", "counter",
+                   "TLS handshakes on a listener of ours that resumed a session by ticket.");
+    for (int i = 0; i < n; i++)
+        lt_buf_printf(b, "lienthong_tls_resumed_handshakes_total{listener=\"%s\"} %llu\n", listeners[i].name,
+                      (unsigned long long)atomic_load(&listeners[i].resumed));
+    lt_mbuf_family(b, "lienthong_tls_ticket_key_rotations_total", "counter",
+                   "Periods the api listener's session ticket keys have moved on by since start-up.");
+    lt_buf_printf(b, "lienthong_tls_ticket_key_rotations_total %llu\n",
+                  (unsigned long long)atomic_load(&ticket_key_rotations));
+    lt_mbuf_family(b, "lienthong_connections_closed_total", "counter",
+                   "Connections of a listener of ours that the gateway closed on its own, by reason.");
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < LT_CONN_CLOSE_COUNT; r++)
+            lt_buf_printf(b, "lienthong_connections_closed_total{listener=\"%s\",reason=\"%s\"} %llu\n",
+                          listeners[i].name, close_reason_name((lt_conn_close_t)r),
+                          (unsigned long long)atomic_load(&listeners[i].closed[r]));
+    lt_mbuf_family(b, "lienthong_http_heads_refused_total", "counter",
+                   "Request heads refused by the strict HTTP check before any module saw them, by status.");
+    for (int i = 0; i < n; i++)
+        for (size_t r = 0; r < HEAD_REFUSED_COUNT; r++)
+            lt_buf_printf(b, "lienthong_http_heads_refused_total{listener=\"%s\",status=\"%d\"} %llu\n",
+                          listeners[i].name, head_refused_status[r],
+                          (unsigned long long)atomic_load(&listeners[i].refused[r]));
 }

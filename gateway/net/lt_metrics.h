@@ -9,8 +9,10 @@
  *   client="other" (one series per status), so a misbehaving client cannot
  *   grow memory or the scrape. Client names are certificate CNs (organisation
  *   system names, never personal data), cut to LT_METRICS_LABEL_MAX bytes.
- * - Histograms are lock-free (atomics); an upstream's live in its
- *   lt_upstream_state_t (lt_call.h), next to its other shared counters.
+ * - Histograms (lt_histogram.h) are lock-free; an upstream's live in its
+ *   lt_upstream_state_t (lt_call.h), next to its other shared counters, with
+ *   how its attempts ended (lt_outcome.h). The text is written with
+ *   lt_mbuf.h.
  * Includes only the ground floor.
  */
 #ifndef LT_METRICS_H
@@ -21,44 +23,14 @@
 #include <stdint.h>
 
 #include "lt_error.h"
+#include "lt_histogram.h"
+#include "lt_mbuf.h"
+#include "lt_outcome.h"
 
-#define LT_METRICS_MAX_SERIES 512 /* (route, status, client) request series */
-#define LT_METRICS_MAX_ROUTES 64  /* latency histograms, one per route */
-#define LT_METRICS_LABEL_MAX  64  /* longest route or client label kept, in bytes */
-#define LT_METRICS_NBUCKETS   11  /* finite bucket bounds; +Inf is one more */
-
-/* A seconds histogram; buckets are stored per bucket (not cumulative) and summed when rendered. */
-typedef struct lt_histogram {
-    _Atomic uint64_t buckets[LT_METRICS_NBUCKETS + 1]; /* the last is (largest bound, +Inf) */
-    _Atomic uint64_t sum_ns;
-} lt_histogram_t;
-
-void lt_histogram_observe(lt_histogram_t *h, double seconds);
-/* The upper bound of finite bucket i (0 <= i < LT_METRICS_NBUCKETS), in seconds. */
-double lt_histogram_bound(int i);
-/*
- * The q-quantile (0 < q < 1) of observations counted per bucket (not cumulative; the last is +Inf), interpolated
- * linearly inside its bucket as Prometheus' histogram_quantile() does. An answer in the +Inf bucket is the largest
- * finite bound. Returns -1 when there is no observation.
- */
-double lt_histogram_quantile(const uint64_t per_bucket[LT_METRICS_NBUCKETS + 1], double q);
-
-/* How one upstream attempt ended; see docs/operations.md "Metrics" for the classification. */
-typedef enum {
-    LT_OUTCOME_OK,
-    LT_OUTCOME_TIMEOUT,
-    LT_OUTCOME_CONNECT,
-    LT_OUTCOME_TLS,
-    LT_OUTCOME_HTTP_4XX,
-    LT_OUTCOME_HTTP_5XX,
-    LT_OUTCOME_FAULT,
-    LT_OUTCOME_BAD_RESPONSE,
-    LT_OUTCOME_COUNT
-} lt_outcome_t;
-
-const char *lt_outcome_name(lt_outcome_t o);
-/* err NULL: the attempt got a usable answer. http_status 0: no HTTP response (transport failure). */
-lt_outcome_t lt_outcome_classify(const lt_error_t *err, long http_status);
+#define LT_METRICS_MAX_SERIES 512                   /* (route, status, client) request series */
+#define LT_METRICS_MAX_ROUTES 64                    /* latency histograms, one per route */
+#define LT_METRICS_LABEL_MAX  64                    /* longest route or client label kept, in bytes */
+#define LT_METRICS_NBUCKETS   LT_HISTOGRAM_NBUCKETS /* finite bucket bounds; +Inf is one more */
 
 /* One finished northbound request (thread-safe). */
 void lt_metrics_request(const char *route, int status, const char *client, double seconds);
@@ -67,49 +39,63 @@ void lt_metrics_reset(void);
 
 /* ---- exposition ---------------------------------------------------------------------------- */
 
-/* A growing text buffer; data is NUL-terminated. Allocation failure aborts (as the rest of the process does). */
-typedef struct lt_mbuf {
-    char *data;
-    size_t len, cap;
-} lt_mbuf_t;
-
-void lt_mbuf_printf(lt_mbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void lt_mbuf_free(lt_mbuf_t *b);
-/* Appends a label value escaped for the text format: \ as \\, " as \", newline as \n. */
-void lt_mbuf_label_value(lt_mbuf_t *b, const char *value);
-/* "# HELP name help\n# TYPE name type\n" */
-void lt_mbuf_family(lt_mbuf_t *b, const char *name, const char *type, const char *help);
-/* name_bucket{labels,le=...}, name_sum, name_count; labels is already rendered (may be ""). */
-void lt_mbuf_histogram(lt_mbuf_t *b, const char *name, const char *labels, const lt_histogram_t *h);
-
 /* Appends the northbound request families (counter and latency histogram). */
-void lt_metrics_render_requests(lt_mbuf_t *b);
+void lt_metrics_render_requests(lt_buf_t *b);
 
 /* ---- listeners: open connections and TLS handshake failures ------------------------------------ */
 
 #define LT_METRICS_MAX_LISTENERS 4 /* api, callbacks, admin, and one spare */
 
-/* Why a TLS handshake on one of our listeners failed (lt_tls.c reads it off the alert OpenSSL sends). */
+/* Why a TLS handshake on one of our listeners failed (lt_tls.c reads it off the certificate check, else off the
+ * alert OpenSSL sends). */
 typedef enum {
     LT_TLS_FAIL_NO_CERTIFICATE,  /* the client sent no certificate */
     LT_TLS_FAIL_UNKNOWN_CA,      /* its certificate does not chain to our CA */
-    LT_TLS_FAIL_BAD_CERTIFICATE, /* expired, not yet valid, or otherwise unacceptable */
+    LT_TLS_FAIL_BAD_CERTIFICATE, /* not yet valid, or otherwise unacceptable */
     LT_TLS_FAIL_PROTOCOL,        /* TLS older than 1.2, or not TLS at all */
     LT_TLS_FAIL_NO_SHARED_CIPHER,
     LT_TLS_FAIL_PEER_ALERT, /* the client refused us (for example it does not trust our certificate) */
     LT_TLS_FAIL_OTHER,
+    LT_TLS_FAIL_EXPIRED,         /* its certificate (or one of its chain) is past its notAfter */
+    LT_TLS_FAIL_REVOKED,         /* a revocation list in force lists it (or a CA of its chain) */
+    LT_TLS_FAIL_CRL_EXPIRED,     /* a revocation list is past its nextUpdate, and crl_expired is "refuse" */
+    LT_TLS_FAIL_CRL_UNAVAILABLE, /* no usable list for a CA of its chain (none, not yet valid, bad signature) */
     LT_TLS_FAIL_COUNT
 } lt_tls_failure_t;
 
-const char *lt_tls_failure_name(lt_tls_failure_t f);
+/* Why the server closed a connection of one of our listeners on its own (lt_conn). */
+typedef enum {
+    LT_CONN_CLOSE_HANDSHAKE_TIMEOUT, /* the TLS handshake did not finish in limits.handshake_timeout_s */
+    LT_CONN_CLOSE_HEADER_TIMEOUT,    /* no complete request head in limits.header_timeout_s */
+    LT_CONN_CLOSE_BODY_TOO_SLOW,     /* the body came slower than limits.body_min_rate_bytes_s */
+    LT_CONN_CLOSE_IDLE_TIMEOUT,      /* keep-alive with no new request for limits.idle_timeout_s */
+    LT_CONN_CLOSE_LISTENER_CAP,      /* refused at accept: limits.max_connections open on the listener */
+    LT_CONN_CLOSE_ADDRESS_CAP,       /* refused at accept: limits.max_connections_per_address from that address */
+    LT_CONN_CLOSE_REFUSED_REQUEST,   /* after answering a request head that failed the strict check */
+    LT_CONN_CLOSE_COUNT
+} lt_conn_close_t;
+/* The reason's label in /metrics and in the log ("revoked"). */
+const char *lt_metrics_tls_failure_name(lt_tls_failure_t f);
+
 /* Slot of a listener by name ("api"), created on first use; -1 when the table is full. Thread-safe. */
 int lt_metrics_listener(const char *name);
 void lt_metrics_connection_opened(int listener);
 void lt_metrics_connection_closed(int listener);
 void lt_metrics_tls_failure(int listener, lt_tls_failure_t reason);
+/* A handshake that resumed a session (by ticket) instead of checking a certificate again. */
+void lt_metrics_tls_resumed(int listener);
+/* The api listener's session ticket keys moved on by this many periods (lt_tls). */
+void lt_metrics_ticket_keys_rotated(uint64_t periods);
+void lt_metrics_connection_closed_by_us(int listener, lt_conn_close_t reason);
+/* A request head refused before any module saw it (400, 411, 413, 414, 431), by status. */
+void lt_metrics_head_refused(int listener, int status);
+/* A listener slot's name ("?" for none). */
+const char *lt_metrics_listener_name(int listener);
 /* Open connections of a listener now (for /status and tests). */
 long lt_metrics_open_connections(const char *name);
-/* Appends lienthong_open_connections and lienthong_tls_handshake_failures_total. */
-void lt_metrics_render_listeners(lt_mbuf_t *b);
+/* Appends lienthong_open_connections, lienthong_tls_handshake_failures_total,
+ * lienthong_tls_resumed_handshakes_total, lienthong_tls_ticket_key_rotations_total,
+ * lienthong_connections_closed_total and lienthong_http_heads_refused_total. */
+void lt_metrics_render_listeners(lt_buf_t *b);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_buf.h"
 #include "lt_certs.h"
 #include "lt_log.h"
 
@@ -22,8 +23,8 @@ struct lt_upstream_exchange {
     CURL *easy;
     struct curl_slist *headers;
     const lt_upstream_conf_t *conf;
-    char *body;
-    size_t len, cap, max;
+    lt_buf_t body;
+    size_t max;
     bool too_large;
     bool connect_only; /* a TLS handshake and nothing more (lt_upstream_handshake) */
     char retry_after[64];
@@ -169,7 +170,7 @@ static void exchange_free(lt_upstream_exchange_t *x)
     curl_multi_remove_handle(x->client->multi, x->easy);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
-    free(x->body);
+    lt_buf_free(&x->body);
     free(x);
 }
 
@@ -197,20 +198,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     lt_upstream_exchange_t *x = userp;
     size_t n = size * nmemb;
-    if (x->len + n > x->max) {
+    if (x->body.len + n > x->max) {
         x->too_large = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
-    if (x->len + n + 1 > x->cap) {
-        size_t cap = x->cap ? x->cap : 4096;
-        while (cap < x->len + n + 1)
-            cap *= 2;
-        x->body = realloc(x->body, cap);
-        x->cap = cap;
-    }
-    memcpy(x->body + x->len, data, n);
-    x->len += n;
-    x->body[x->len] = '\0';
+    lt_buf_add(&x->body, data, n);
     return n;
 }
 
@@ -415,8 +407,8 @@ static void finish(lt_upstream_exchange_t *x, CURLcode rc)
         curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ctype);
         resp.content_type = ctype;
         resp.retry_after = x->retry_after[0] ? x->retry_after : NULL;
-        resp.body = x->body ? x->body : "";
-        resp.body_len = x->len;
+        resp.body = x->body.data ? x->body.data : "";
+        resp.body_len = x->body.len;
         x->done(x->arg, &resp, NULL);
     }
     exchange_free(x);

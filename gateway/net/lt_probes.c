@@ -1,10 +1,11 @@
 /* Probe timers, one probe at a time per national system, and their results fed to lt_health. */
-#include "lt_probe.h"
+#include "lt_probes.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lt_clock.h"
 #include "lt_log.h"
 #include "lt_uuid.h"
 
@@ -49,7 +50,7 @@ static double seconds_since(const struct timespec *t0)
 static bool system_answered(const probe_slot_t *s, const lt_error_t *err)
 {
     bool reached = atomic_load(&s->state->probe_attempts) != s->attempts_before;
-    return err == NULL || (reached && err->kind >= LT_ERR_BAD_REQUEST && err->kind < LT_ERR_INTERNAL);
+    return err == NULL || (reached && lt_error_is(err->kind, LT_ERRF_ANSWER));
 }
 
 static void ended(probe_slot_t *s, const lt_error_t *err)
@@ -59,6 +60,10 @@ static void ended(probe_slot_t *s, const lt_error_t *err)
     char why[400];
     if (!ok)
         snprintf(why, sizeof(why), "%s%s: %s", reached ? "" : "probe not sent: ", err->code, err->detail);
+    /* Only a real operation speaks for the calls the breaker guards: a TLS handshake does not (a system can
+     * accept connections and fail every call). */
+    if (s->conf->probe.op != NULL)
+        lt_breaker_probe_result(&s->state->breaker, ok, lt_clock_ms());
     lt_health_state_t before = s->health.state;
     if (lt_health_report(&s->health, ok, ok ? NULL : why, seconds_since(&s->started), wall_ms())) {
         /* Transitions only: a steady state is not news. The reason holds error details, never personal data. */
@@ -90,7 +95,7 @@ static void on_handshake_done(void *arg, const lt_upstream_response_t *resp, con
     /* A handshake proves the port answers TLS, not that the service does (a load balancer completes it while
      * every real call fails), so it never moves the system's "last success"; its health slot records it. */
     if (err != NULL)
-        lt_upstream_state_note_error(s->state, err, true);
+        lt_call_state_note_error(s->state, err, true);
     ended(s, err);
 }
 

@@ -11,8 +11,8 @@
  * citizens' counters. Each result feeds an lt_health_t (up, degraded, down,
  * with hysteresis and a reason), read by /status and /metrics on the same loop.
  */
-#ifndef LT_PROBE_H
-#define LT_PROBE_H
+#ifndef LT_PROBES_H
+#define LT_PROBES_H
 
 #include <event2/event.h>
 

@@ -1,5 +1,5 @@
 /* The process-wide single-flight table, with wake-ups on each waiter's own loop. */
-#include "lt_cache_flight.h"
+#include "lt_flight.h"
 
 #include <pthread.h>
 #include <stdlib.h>

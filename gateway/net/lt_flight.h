@@ -18,8 +18,8 @@
  * Results are opaque here, shared between threads by reference counting
  * (the table's ref and unref functions).
  */
-#ifndef LT_CACHE_FLIGHT_H
-#define LT_CACHE_FLIGHT_H
+#ifndef LT_FLIGHT_H
+#define LT_FLIGHT_H
 
 #include <event2/event.h>
 #include <stdbool.h>

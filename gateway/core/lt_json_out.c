@@ -1,0 +1,95 @@
+/* JSON text as json_dumps(JSON_COMPACT) writes it (lt_json_out.h). */
+#include "lt_json_out.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What jansson writes unchanged between quotes: no quote, backslash or control character, and ASCII only (the
+ * rest is checked as UTF-8 by jansson on the other path). */
+static bool is_plain(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7f || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+int lt_json_out_string(lt_buf_t *o, const char *s)
+{
+    if (is_plain(s)) {
+        lt_buf_add(o, "\"", 1);
+        lt_buf_adds(o, s);
+        lt_buf_add(o, "\"", 1);
+        return 0;
+    }
+    json_t *j = json_string(s);
+    char *text = j != NULL ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL)
+        return -1;
+    lt_buf_adds(o, text);
+    free(text);
+    return 0;
+}
+
+void lt_json_out_string_or_null(lt_buf_t *o, const char *s)
+{
+    if (s == NULL || lt_json_out_string(o, s) != 0)
+        lt_buf_add(o, "null", 4);
+}
+
+void lt_json_out_int(lt_buf_t *o, long long v)
+{
+    char digits[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        digits[sizeof(digits) - 1 - n++] = '-';
+    lt_buf_add(o, digits + sizeof(digits) - n, n);
+}
+
+/* Keys in the order jansson's JSON_SORT_KEYS gives: bytes compared as unsigned, a prefix first (strcmp). */
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int lt_json_out_flat_sorted(lt_buf_t *o, const json_t *obj)
+{
+    size_t n = json_object_size(obj);
+    if (!json_is_object(obj) || n > LT_JSON_OUT_FLAT_MAX)
+        return -1;
+    const char *keys[LT_JSON_OUT_FLAT_MAX];
+    size_t i = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        /* a string with a NUL inside is not what its C text says: jansson writes it */
+        if (!json_is_string(value) || strlen(json_string_value(value)) != json_string_length(value))
+            return -1;
+        keys[i++] = key;
+    }
+    qsort(keys, n, sizeof(keys[0]), by_key);
+    size_t start = o->len;
+    lt_buf_add(o, "{", 1);
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            lt_buf_add(o, ",", 1);
+        int rc = lt_json_out_string(o, keys[i]);
+        lt_buf_add(o, ":", 1);
+        if (rc != 0 || lt_json_out_string(o, json_string_value(json_object_get(obj, keys[i]))) != 0) {
+            o->len = start; /* not UTF-8: jansson refuses it, and says so */
+            o->data[start] = '\0';
+            return -1;
+        }
+    }
+    lt_buf_add(o, "}", 1);
+    return 0;
+}
