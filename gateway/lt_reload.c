@@ -8,10 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "lt_adapters.h"
 #include "lt_cache_crypto.h"
 #include "lt_certs.h"
+#include "lt_crl.h"
 #include "lt_log.h"
-#include "lt_pay_service.h"
+#include "lt_module.h"
 #include "lt_tls.h"
 
 /* Every section path (up to two levels: "upstreams.population", "listeners.api") whose JSON differs. */
@@ -67,23 +69,29 @@ static void renewed_files(const lt_config_t *c, json_t *out)
     }
 }
 
-/* The same checks as --check-config: a reload never accepts what a start would refuse. */
-/* What start-up would refuse must not pass a reload either: the callbacks listener and the payment secrets. */
-static int check_payment_files(const lt_config_t *c, lt_error_t *err)
+/* What start-up would refuse must not pass a reload either: the modules' listeners and what their sections name. */
+static int check_module_files(const lt_config_t *c, lt_error_t *err)
 {
-    if (!c->payments.enabled)
-        return 0;
-    SSL_CTX *ctx = lt_tls_server_ctx_new(c->callbacks.cert, c->callbacks.key, NULL, err);
-    if (ctx == NULL)
-        return -1;
-    SSL_CTX_free(ctx);
-    unsigned char secret[LT_PAY_SECRET_MAX];
-    size_t len = 0;
-    int rc = lt_pay_secret_read(c->payments.hash_secret_file, "payments.hash_secret_file", secret, &len, err);
-    if (rc == 0 && c->payments.webhook.secret_file != NULL)
-        rc = lt_pay_secret_read(c->payments.webhook.secret_file, "payments.webhook.secret_file", secret, &len, err);
-    OPENSSL_cleanse(secret, sizeof(secret));
-    return rc;
+    for (size_t i = 0; i < c->nlisteners; i++) {
+        SSL_CTX *ctx = lt_tls_server_ctx_new(c->listeners[i].conf.cert, c->listeners[i].conf.key, NULL, err);
+        if (ctx == NULL)
+            return -1;
+        SSL_CTX_free(ctx);
+    }
+    for (size_t m = 0; m < c->nmodules; m++)
+        if (c->module_on[m] && c->modules[m]->conf_check != NULL &&
+            c->modules[m]->conf_check(c->module_conf[m], c, err) != 0)
+            return -1;
+    return 0;
+}
+
+/* Each running module applies what it can of its new section; the rest stays listed as needing a restart. */
+static void reload_modules(const lt_config_t *running, const lt_config_t *next, void *const *module_state,
+                           json_t *applied)
+{
+    for (size_t m = 0; m < running->nmodules && module_state != NULL; m++)
+        if (module_state[m] != NULL && running->modules[m]->reload != NULL && next->module_on[m])
+            running->modules[m]->reload(module_state[m], next->module_conf[m], applied);
 }
 
 /* The cache's key files, as lt_cache_new reads them at start-up. */
@@ -92,8 +100,8 @@ static int check_cache_keys(const lt_config_t *c, lt_error_t *err)
     if (c->cache.hmac_key_file == NULL)
         return 0;
     lt_cache_keys_t keys = {0};
-    int rc = lt_cache_keys_load(&keys, &c->cache, err);
-    lt_cache_keys_wipe(&keys);
+    int rc = lt_cache_crypto_keys_load(&keys, &c->cache, err);
+    lt_cache_crypto_keys_wipe(&keys);
     return rc;
 }
 
@@ -109,22 +117,53 @@ static int check_files(const lt_config_t *c, lt_error_t *err)
         if (lt_tls_check_client_files(what, c->upstreams[i].cert, c->upstreams[i].key, c->upstreams[i].ca, err) != 0)
             return -1;
     }
-    return check_payment_files(c, err) == 0 && check_cache_keys(c, err) == 0 ? 0 : -1;
+    return check_module_files(c, err) == 0 && check_cache_keys(c, err) == 0 ? 0 : -1;
 }
 
-int lt_reload_run(const char *path, const lt_config_t *running, const json_t *running_raw, json_t *report)
+/* Keys that a reload applies, so they are not listed as needing a restart. */
+static void drop_applied_keys(json_t *restart)
+{
+    static const char *const live[] = {"log_level", "listeners.api.crl_files", "listeners.api.crl_expired",
+                                       "listeners.api.crl_warn_interval_s", NULL};
+    for (size_t i = json_array_size(restart); i-- > 0;)
+        for (const char *const *k = live; *k != NULL; k++)
+            if (strcmp(json_string_value(json_array_get(restart, i)), *k) == 0) {
+                json_array_remove(restart, i);
+                break;
+            }
+}
+
+/* The revocation lists now in force, as the report says them. */
+static void report_crls(const lt_config_t *next, json_t *applied)
+{
+    lt_crl_state_t st;
+    lt_crl_snapshot(&st);
+    long revoked = 0;
+    for (size_t i = 0; i < st.n; i++)
+        revoked += st.lists[i].revoked;
+    if (st.n == 0)
+        return; /* nothing was read: nothing to report */
+    json_array_append_new(applied, json_sprintf("listeners.api.crl_files: %zu list(s) read again, %ld "
+                                                "certificate(s) revoked, crl_expired=%s",
+                                                st.n, revoked, next->api.crl_expired));
+}
+
+int lt_reload_run(const char *path, const lt_config_t *running, const json_t *running_raw, void *const *module_state,
+                  SSL_CTX *api_tls, json_t *report)
 {
     lt_error_t err;
     lt_error_clear(&err);
     json_t *applied = json_array(), *restart = json_array();
     json_object_set_new(report, "applied", applied);
     json_object_set_new(report, "restart_needed", restart);
-    lt_config_t *next = lt_config_load(path, &err);
+    lt_config_t *next = lt_config_load(path, running->adapters, running->modules, &err);
+    lt_tls_trust_t *trust = NULL;
     json_t *raw = next ? json_load_file(path, 0, NULL) : NULL;
     lt_log_level_t level;
     if (next != NULL && lt_log_parse_level(next->log_level, &level) != 0)
         lt_error_set(&err, LT_ERR_INTERNAL, "config", "log_level: must be error, warn, info or debug");
-    else if (next != NULL && raw != NULL && check_files(next, &err) == 0) {
+    else if (next != NULL && raw != NULL && check_files(next, &err) == 0 &&
+             (api_tls == NULL || (trust = lt_tls_trust_new(api_tls, &next->api, &err)) != NULL)) {
         /* The level in force: the running config's until a reload changes it (main loop only). */
         static char in_force[16];
         if (in_force[0] == '\0')
@@ -134,14 +173,14 @@ int lt_reload_run(const char *path, const lt_config_t *running, const json_t *ru
             snprintf(in_force, sizeof(in_force), "%s", next->log_level);
             json_array_append_new(applied, json_sprintf("log_level=%s", next->log_level));
         }
-        diff_sections(running_raw, raw, "", 0, restart);
-        size_t i;
-        json_t *v;
-        json_array_foreach(restart, i, v) if (strcmp(json_string_value(v), "log_level") == 0)
-        {
-            json_array_remove(restart, i);
-            break;
+        if (trust != NULL) { /* every file checked: only now does anything change */
+            lt_tls_trust_install(api_tls, trust);
+            report_crls(next, applied);
+            lt_crl_announce();
         }
+        diff_sections(running_raw, raw, "", 0, restart);
+        drop_applied_keys(restart);
+        reload_modules(running, next, module_state, applied);
         renewed_files(running, restart);
         json_decref(raw);
         lt_config_free(next);

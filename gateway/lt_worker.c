@@ -1,14 +1,12 @@
-/* A worker thread: its loop, server, upstream client and cache handle, and its graceful stop. */
+/* A worker thread: its loop, servers, upstream client, cache handle and module contexts, and its graceful stop. */
 #include "lt_worker.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "lt_call.h"
-#include "lt_callbacks.h"
 #include "lt_log.h"
-#include "lt_pay_service.h"
-#include "lt_pay_store.h"
+#include "lt_module.h"
 #include "lt_server.h"
 #include "lt_upstream.h"
 
@@ -21,10 +19,12 @@ struct lt_worker {
     lt_upstream_client_t *upstreams;
     lt_call_env_t *calls;
     lt_cache_worker_t *cache;
-    lt_server_t *server;
-    lt_server_t *callbacks; /* the payments' callbacks listener, NULL without payments */
-    lt_pay_conn_t *pay;     /* this loop's payment store conn, NULL without payments */
-    int servers_draining;   /* servers not drained yet */
+    lt_audit_loop_t *audit;         /* this loop's handle on the trail: the writer answers records through it */
+    lt_ratelimit_loop_t *ratelimit; /* this loop's handle on the rate limits (its Redis connection) */
+    lt_server_t **servers;          /* [0] the api listener's, then one per configured module listener */
+    int nservers;
+    void **module_ctx;    /* per module of config->modules: its context on this loop, NULL: none */
+    int servers_draining; /* servers not drained yet */
     struct event *stop_ev, *abort_ev, *grace_ev;
     bool forced; /* the grace period ran out or an abort came: requests were abandoned */
     void (*on_exit)(void *);
@@ -43,7 +43,7 @@ static void on_drained(void *arg)
 {
     lt_worker_t *w = arg;
     if (--w->servers_draining > 0)
-        return; /* the other listener still has requests in flight */
+        return; /* another listener still has requests in flight */
     if (lt_cache_worker_busy(w->cache) > 0)
         lt_cache_worker_on_idle(w->cache, exit_loop, w);
     else
@@ -53,8 +53,10 @@ static void on_drained(void *arg)
 static void on_grace_over(evutil_socket_t fd, short what, void *arg)
 {
     lt_worker_t *w = arg;
-    lt_log_warn("worker %d: %d request(s) still in flight after the grace period; stopping anyway", w->index,
-                lt_server_inflight(w->server));
+    int inflight = 0;
+    for (int i = 0; i < w->nservers; i++)
+        inflight += lt_server_inflight(w->servers[i]);
+    lt_log_warn("worker %d: %d request(s) still in flight after the grace period; stopping anyway", w->index, inflight);
     w->forced = true;
     event_base_loopexit(w->base, NULL);
 }
@@ -65,10 +67,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     long long ms = w->config->shutdown_grace_ms;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     evtimer_add(w->grace_ev, &tv);
-    w->servers_draining = w->callbacks != NULL ? 2 : 1;
-    lt_server_drain(w->server);
-    if (w->callbacks != NULL)
-        lt_server_drain(w->callbacks);
+    w->servers_draining = w->nservers;
+    for (int i = 0; i < w->nservers; i++)
+        lt_server_drain(w->servers[i]);
 }
 
 static void on_abort(evutil_socket_t fd, short what, void *arg)
@@ -78,15 +79,48 @@ static void on_abort(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(w->base);
 }
 
-/* The callbacks listener: same worker, same drain, its own TLS context (server certificate only) and handler. */
-static int add_callbacks_server(lt_worker_t *w, const lt_worker_shared_t *shared, lt_server_deps_t deps,
-                                lt_error_t *err)
+/* Each module that is on gets its context on this loop, with the clients that live on it. */
+static void new_module_contexts(lt_worker_t *w, const lt_worker_shared_t *shared)
 {
-    deps.api_tls = shared->callbacks_tls;
-    deps.listener = &shared->config->callbacks;
-    deps.handle = lt_callbacks_handle;
-    w->callbacks = lt_server_new(&deps, err);
-    return w->callbacks != NULL ? 0 : -1;
+    const lt_config_t *c = shared->config;
+    w->module_ctx = calloc(c->nmodules + 1, sizeof(void *));
+    for (size_t m = 0; m < c->nmodules; m++) {
+        if (!c->module_on[m] || c->modules[m]->worker_new == NULL)
+            continue;
+        lt_worker_env_t env = {.index = w->index,
+                               .base = w->base,
+                               .config = c,
+                               .state = shared->module_state[m],
+                               .upstreams = w->upstreams,
+                               .calls = w->calls,
+                               .cache = w->cache};
+        w->module_ctx[m] = c->modules[m]->worker_new(&env);
+    }
+}
+
+/* The api listener, then every configured module listener: same worker, same drain, each its TLS context. */
+static int add_servers(lt_worker_t *w, const lt_worker_shared_t *shared, lt_error_t *err)
+{
+    const lt_config_t *c = shared->config;
+    w->servers = calloc(c->nlisteners + 1, sizeof(*w->servers));
+    for (size_t i = 0; i <= c->nlisteners; i++) {
+        lt_server_deps_t deps = {
+            .base = w->base,
+            .config = c,
+            .tls = i == 0 ? shared->api_tls : shared->listener_tls[i - 1],
+            .listener_name = i == 0 ? LT_LISTENER_API : c->listeners[i - 1].name,
+            .listener = i == 0 ? &c->api : &c->listeners[i - 1].conf,
+            .module_ctx = w->module_ctx,
+            .audit = w->audit,
+            .ratelimit = w->ratelimit,
+            .on_drained = on_drained,
+            .on_drained_arg = w,
+        };
+        if ((w->servers[i] = lt_server_new(&deps, err)) == NULL)
+            return -1;
+        w->nservers++;
+    }
+    return 0;
 }
 
 lt_worker_t *lt_worker_new(int index, const lt_worker_shared_t *shared, void (*on_exit)(void *), void *on_exit_arg,
@@ -102,25 +136,13 @@ lt_worker_t *lt_worker_new(int index, const lt_worker_shared_t *shared, void (*o
     w->upstreams = lt_upstream_client_new(w->base);
     w->calls = lt_call_env_new(w->base, w->upstreams, config, shared->states);
     w->cache = lt_cache_worker_new(shared->cache, w->base, w->calls);
-    if (shared->payments != NULL)
-        w->pay = lt_pay_conn_new(shared->payments->store, w->base);
+    w->audit = lt_audit_loop_new(shared->audit, w->base);
+    w->ratelimit = lt_ratelimit_loop_new(shared->ratelimit, w->base);
     w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
     w->abort_ev = event_new(w->base, -1, 0, on_abort, w);
     w->grace_ev = evtimer_new(w->base, on_grace_over, w);
-    lt_server_deps_t deps = {
-        .base = w->base,
-        .config = config,
-        .api_tls = shared->api_tls,
-        .upstreams = w->upstreams,
-        .calls = w->calls,
-        .cache = w->cache,
-        .payments = shared->payments,
-        .pay = w->pay,
-        .on_drained = on_drained,
-        .on_drained_arg = w,
-    };
-    w->server = lt_server_new(&deps, err);
-    if (w->server == NULL || (shared->payments != NULL && add_callbacks_server(w, shared, deps, err) != 0)) {
+    new_module_contexts(w, shared);
+    if (add_servers(w, shared, err) != 0) {
         lt_worker_join_and_free(w);
         return NULL;
     }
@@ -153,6 +175,16 @@ void lt_worker_request_abort(lt_worker_t *w)
     event_active(w->abort_ev, EV_READ, 0);
 }
 
+/* After the servers: no request of this loop is left to use a module's context. */
+static void free_module_contexts(lt_worker_t *w)
+{
+    const lt_config_t *c = w->config;
+    for (size_t m = 0; m < c->nmodules && w->module_ctx != NULL; m++)
+        if (w->module_ctx[m] != NULL)
+            c->modules[m]->worker_free(w->module_ctx[m]);
+    free(w->module_ctx);
+}
+
 void lt_worker_join_and_free(lt_worker_t *w)
 {
     if (w == NULL)
@@ -162,10 +194,12 @@ void lt_worker_join_and_free(lt_worker_t *w)
     /* After a forced stop, requests still hold libevent objects: leave them to process exit rather than free
      * connections under live requests. */
     if (!w->forced) {
-        lt_server_free(w->server);
-        lt_server_free(w->callbacks);
-        if (w->pay != NULL)
-            lt_pay_conn_free(w->pay);
+        for (int i = 0; i < w->nservers; i++)
+            lt_server_free(w->servers[i]);
+        free(w->servers);
+        free_module_contexts(w);
+        lt_audit_loop_free(w->audit); /* every request was answered, so every record of this loop too */
+        lt_ratelimit_loop_free(w->ratelimit);
         lt_cache_worker_free(w->cache);
         lt_call_env_free(w->calls);
         lt_upstream_client_free(w->upstreams);

@@ -6,8 +6,14 @@
  * (POST /cache/purge), with the main loop's own cache handle, and serves
  * Prometheus metrics (GET /metrics, lt_metrics.h), the operators' status
  * (GET /status.json and the page GET /status, lt_status.h), a configuration
- * reload (POST /reload, through a hook of the roof) and the payments' admin
- * paths (/payments/..., through a hook of the payments module).
+ * reload (POST /reload, through a hook of the roof), drain for a load balancer
+ * (POST /drain and /undrain: /readyz 503 while every request is still served) and each module's admin
+ * paths (lt_module.h: admin_prefix and admin).
+ *
+ * Its door (docs/operations.md, "The admin listener"): every request must
+ * name one of the listener's own Host names (421 otherwise: DNS rebinding),
+ * and every change (POST) must carry the bearer token of
+ * listeners.admin.token_file (401 otherwise). Reads stay open to the box.
  */
 #ifndef LT_ADMIN_H
 #define LT_ADMIN_H
@@ -17,9 +23,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "lt_audit.h"
 #include "lt_cache.h"
 #include "lt_call.h"
 #include "lt_error.h"
+#include "lt_process.h"
+#include "lt_ratelimit.h"
 
 typedef struct lt_admin lt_admin_t;
 
@@ -33,29 +42,31 @@ typedef struct lt_admin_deps {
     lt_cache_worker_t *cache_loop; /* this loop's handle, for purges */
     lt_upstream_state_t *states;   /* per upstream, shared with the workers: for /metrics */
     size_t nstates;
-    const struct lt_probes *probes; /* the main loop's probes (lt_probe.h), or NULL: for /status and /metrics */
+    const struct lt_probes *probes; /* the main loop's probes (lt_probes.h), or NULL: for /status and /metrics */
     /*
      * POST /reload: re-reads the configuration and applies what can change live. Fills report (an object) and
      * returns the HTTP status to answer (200, or 400/500 with report.error). NULL: 501.
      */
     int (*reload)(void *arg, json_t *report);
-    /*
-     * Payments (optional; NULL until payments are configured), both called with payments_arg:
-     *   - payments_summary fills `out` (an object) with
-     *     {"backend": "journal|redis", "store_ok": bool,
-     *      "by_state": {"pending": n, "paid": n, "failed": n, "expired": n},
-     *      "outbox": {"backlog": n, "dead_letters": n, "oldest_backlog_age_s": x},
-     *      "ipn_answers": {"00": n, "01": n, "02": n, "04": n, "97": n, "99": n}}
-     *     shown under "payments" in /status.json and /status, and exported in /metrics;
-     *   - payments_admin answers every admin request whose path starts with /payments/ (lienthong-ctl's
-     *     `outbox list` and `outbox redrive`). Without it those paths answer 404 problem+json.
-     */
-    void (*payments_summary)(void *arg, json_t *out);
-    void (*payments_admin)(void *arg, struct evhttp_request *req);
-    void *payments_arg;
+    /* The modules (config->modules) and their process state on the main loop (NULL where a module has none or
+     * is off): their admin routes (admin_prefix), their /metrics families and their /status.json parts. A module
+     * that is off answers its admin routes with 404 problem+json "<name>_not_configured". */
+    const struct lt_config *config;
+    void *const *module_state;
+    lt_audit_t *audit; /* the audit trail, for /metrics and /status; NULL without an audit section */
+    /* The process: its name, start and reloads for /status and /metrics; POST /drain and /undrain set its drained
+     * flag, which the roof's is_ready reads. */
+    lt_process_t *process;
+    lt_ratelimit_t *ratelimit; /* the clients' rate limits, for /metrics and /status */
 } lt_admin_deps_t;
 
+/* Reads listeners.admin.token_file of deps->config (a start-up error when it cannot be used), then listens. */
 lt_admin_t *lt_admin_new(const lt_admin_deps_t *deps, lt_error_t *err);
+/*
+ * Re-reads the token file after a reload (rotation: a new token in the same file). A changed token is in force at
+ * once and noted in applied (an array, or NULL). A file that no longer reads keeps the token in force, logged: -1.
+ */
+int lt_admin_reload_token(lt_admin_t *admin, json_t *applied);
 void lt_admin_free(lt_admin_t *admin);
 
 #endif

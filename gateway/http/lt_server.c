@@ -1,27 +1,34 @@
-/* One worker's api server: TLS accept, admission, access log, drain. */
+/* One listener's server on a worker: TLS accept, admission, dispatch to a module, access log, drain. */
 #include "lt_server.h"
 
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/listener.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lt_audit.h"
+#include "lt_conn.h"
 #include "lt_log.h"
 #include "lt_metrics.h"
-#include "lt_proxy.h"
 #include "lt_request.h"
+#include "lt_router.h"
 #include "lt_tls.h"
 
 struct lt_server {
     lt_server_deps_t deps;
+    lt_request_env_t request_env; /* what each request of this server sees of it */
+    lt_conn_env_t conn_env;       /* what each connection of this server sees of it */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     int inflight;
     bool draining;
     int metrics_slot; /* lt_metrics slot of this listener: open connections, handshake failures */
 };
+
+static void request_done(void *owner, lt_request_t *r, int status);
 
 int lt_parse_bind(const char *bind, struct sockaddr_storage *ss, int *sslen, lt_error_t *err)
 {
@@ -33,25 +40,130 @@ int lt_parse_bind(const char *bind, struct sockaddr_storage *ss, int *sslen, lt_
     return 0;
 }
 
-/* Every api connection is TLS; the handshake (and client certificate check) happens before any HTTP. */
+/* Every connection is TLS; the handshake (and client certificate check) happens before any HTTP. evhttp reads
+ * it through lt_conn, which checks each request head strictly, times every phase and caps the connections. */
 static struct bufferevent *make_tls_bufferevent(struct event_base *base, void *arg)
 {
     lt_server_t *server = arg;
-    SSL *ssl = SSL_new(server->deps.api_tls);
+    SSL *ssl = SSL_new(server->deps.tls);
     lt_tls_track(ssl, server->metrics_slot);
-    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    struct bufferevent *bev = lt_conn_new(&server->conn_env, ssl);
+    if (bev == NULL)
+        SSL_free(ssl);
+    return bev;
+}
+
+/* No module serves the path, or only under other methods, or the module that would is not configured. */
+static void refuse_route(const lt_server_t *server, lt_request_t *r, const lt_module_match_t *m)
+{
+    lt_error_t err;
+    if (m->route != NULL) {
+        const lt_module_t *mod = server->deps.config->modules[m->module];
+        lt_error_set(&err, LT_ERR_NOT_FOUND, "", "this gateway has no %s section in its configuration", mod->section);
+        snprintf(err.code, sizeof(err.code), "%s_not_configured", mod->name);
+    } else if (m->allow[0] != '\0') {
+        lt_request_add_header(r, "Allow", m->allow);
+        lt_error_set(&err, LT_ERR_METHOD, "method_not_allowed", "this path accepts %s", m->allow);
+    } else {
+        lt_error_set(&err, LT_ERR_NOT_FOUND, "no_route", "no operation at this path");
+    }
+    lt_request_reply_problem(r, &err);
+}
+
+/* The operation a refused request line named, for its audit record: "population.lookup", a personal-data route's
+ * permission ("payments"), else "-". */
+static const char *refused_operation(const lt_server_t *server, const lt_conn_refusal_t *f, char *buf, size_t len)
+{
+    lt_route_match_t op;
+    if (lt_router_match(server->deps.config, f->method, f->path, &op) == 0 && op.op->personal_data) {
+        snprintf(buf, len, "%s.%s", op.upstream->name, op.op->name);
+        return buf;
+    }
+    lt_module_match_t m;
+    if (lt_router_route(server->deps.config, server->deps.listener_name, f->method, f->path, &m) == 0 &&
+        m.route->personal_data && m.route->permission != NULL)
+        return m.route->permission;
+    return "-";
+}
+
+static void on_refusal_audited(void *arg, bool accepted)
+{
+    (void)arg; /* the answer left already: a refusal discloses nothing, so it does not wait for its record */
+    (void)accepted;
+}
+
+/*
+ * A request the head check refused (a NUL in X-Purpose, two Content-Lengths...) never reaches admission, but on a
+ * listener of the province's systems it is recorded as admission refusals are: who sent it (its certificate's
+ * client), the operation its request line named, the status and the reason; no value of any header.
+ */
+static void on_head_refused(void *arg, SSL *ssl, const lt_conn_refusal_t *f)
+{
+    lt_server_t *server = arg;
+    if (server->deps.audit == NULL || f->method == NULL)
+        return;
+    const lt_client_conf_t *client = ssl != NULL ? lt_tls_peer_client(ssl, server->deps.config) : NULL;
+    char operation[160];
+    lt_audit_record_t rec = {.request_id = f->request_id,
+                             .client = client != NULL ? client->id : "-",
+                             .operation = refused_operation(server, f, operation, sizeof(operation)),
+                             .status = f->status,
+                             .code = f->code};
+    lt_audit_submit(server->deps.audit, &rec, on_refusal_audited, NULL);
+}
+
+/* A permitted request of a module route, once its rate limit let it through: to the module. */
+typedef struct dispatch {
+    const lt_module_route_t *route;
+    void *module_ctx;
+} dispatch_t;
+
+static void dispatch(lt_request_t *r, void *arg, const lt_error_t *err)
+{
+    const dispatch_t *d = arg;
+    if (err == NULL)
+        d->route->handle(r, d->module_ctx);
+    else if (d->route->personal_data)
+        lt_request_reply_audited_problem(r, d->route->permission, NULL, err);
+    else
+        lt_request_reply_problem(r, err);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
     lt_server_t *server = arg;
-    lt_request_t *r = lt_request_new(server, req);
+    lt_request_t *r = lt_request_new(&server->request_env, req);
     server->inflight++;
-    if (server->deps.handle != NULL)
-        server->deps.handle(r);
-    else
-        lt_proxy_handle(r);
+    lt_error_t err;
+    lt_error_clear(&err);
+    /* The province's systems are known by their certificates: name them and their request before anything. A
+     * refusal here comes before the gateway knows what was asked: its audit record names the operation "-". */
+    if (server->deps.listener->client_ca != NULL && lt_request_admit(r, &err) != 0) {
+        lt_request_reply_audited_problem(r, "-", NULL, &err);
+        return;
+    }
+    lt_module_match_t m;
+    int routed =
+        lt_router_route(server->deps.config, server->deps.listener_name, lt_request_method(r), lt_request_path(r), &m);
+    /* A client that may not use a route does not learn whether this gateway has it configured. */
+    if (routed == 0 && m.route->permission != NULL && lt_request_permit(r, m.route->permission, &err) != 0) {
+        if (m.route->personal_data)
+            lt_request_reply_audited_problem(r, m.route->permission, NULL, &err);
+        else
+            lt_request_reply_problem(r, &err);
+        return;
+    }
+    if (routed != 0 || m.module_off) {
+        refuse_route(server, r, &m);
+        return;
+    }
+    if (m.route->permission == NULL) { /* the module admits each request itself (lookup: per operation) */
+        m.route->handle(r, server->deps.module_ctx[m.module]);
+        return;
+    }
+    dispatch_t *d = lt_arena_alloc(r->arena, sizeof(*d));
+    *d = (dispatch_t){.route = m.route, .module_ctx = server->deps.module_ctx[m.module]};
+    lt_request_limit(r, m.route->permission, dispatch, d);
 }
 
 static int bind_api(lt_server_t *server, lt_error_t *err)
@@ -65,8 +177,8 @@ static int bind_api(lt_server_t *server, lt_error_t *err)
     struct evconnlistener *l =
         evconnlistener_new_bind(server->deps.base, NULL, NULL, flags, 511, (struct sockaddr *)&ss, sslen);
     if (l == NULL)
-        return lt_error_set(err, LT_ERR_INTERNAL, "listen", "cannot listen on %s: %s", bind,
-                            evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return lt_error_set(err, LT_ERR_INTERNAL, "listen", "listeners.%s.bind: cannot listen on %s: %s",
+                            server->deps.listener_name, bind, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     server->bound = evhttp_bind_listener(server->http, l);
     return server->bound ? 0 : lt_error_set(err, LT_ERR_INTERNAL, "listen", "cannot serve HTTP on %s", bind);
 }
@@ -75,18 +187,33 @@ lt_server_t *lt_server_new(const lt_server_deps_t *deps, lt_error_t *err)
 {
     lt_server_t *server = calloc(1, sizeof(*server));
     server->deps = *deps;
-    if (server->deps.listener == NULL)
-        server->deps.listener = &deps->config->api;
+    server->request_env = (lt_request_env_t){.base = deps->base,
+                                             .config = deps->config,
+                                             .max_body_bytes = deps->config->max_body_bytes,
+                                             .done = request_done,
+                                             .owner = server,
+                                             .audit = deps->audit,
+                                             .ratelimit = deps->ratelimit};
     server->http = evhttp_new(deps->base);
-    server->metrics_slot = lt_metrics_listener(server->deps.listener == &deps->config->api ? "api" : "callbacks");
+    server->metrics_slot = lt_metrics_listener(deps->listener_name);
     const lt_config_t *c = deps->config;
+    server->conn_env = (lt_conn_env_t){.base = deps->base,
+                                       .limits = &c->conn,
+                                       .max_body_bytes = c->max_body_bytes,
+                                       .idle_timeout_s = c->idle_timeout_s,
+                                       .listener = server->metrics_slot};
+    if (deps->listener->client_ca != NULL) { /* the province's systems: their refusals are audited too */
+        server->conn_env.refused = on_head_refused;
+        server->conn_env.refused_arg = server;
+    }
     evhttp_set_bevcb(server->http, make_tls_bufferevent, server);
     evhttp_set_gencb(server->http, on_request, server);
-    /* libevent's own 413 is a bare HTML page, so it only guards memory at a hard cap well above the
-     * configured limit; lt_proxy answers bodies over max_body_bytes with a problem document. */
+    /* lt_conn answers a Content-Length over max_body_bytes with 413 before evhttp sees the head, and bounds the
+     * head itself; these are libevent's own guards behind it. Its timeout (no byte read or written for that long)
+     * is the backstop behind lt_conn's per-phase timers. */
     long long hard_cap = c->max_body_bytes * 4 > 65536 ? c->max_body_bytes * 4 : 65536;
     evhttp_set_max_body_size(server->http, (ev_ssize_t)hard_cap);
-    evhttp_set_max_headers_size(server->http, 16384);
+    evhttp_set_max_headers_size(server->http, (ev_ssize_t)c->conn.max_header_bytes + 1024);
     evhttp_set_timeout(server->http, (int)c->idle_timeout_s);
     /* Admit every method so that a wrong one gets our 405 problem document, not libevent's bare 405. */
     evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
@@ -122,6 +249,7 @@ void lt_server_drain(lt_server_t *server)
     if (server->draining)
         return;
     server->draining = true;
+    server->request_env.draining = true;
     if (server->bound != NULL) {
         evhttp_del_accept_socket(server->http, server->bound); /* closes the listening socket */
         server->bound = NULL;
@@ -146,49 +274,36 @@ static double elapsed_ms(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-void lt_server_request_done(lt_server_t *server, lt_request_t *r, int status)
+/*
+ * One access record per request, with X-Road's operational monitoring fields where they apply. It names no
+ * citizen: the route template, never the path (which may hold an identifier); so do the metrics.
+ */
+static void log_access(const lt_server_t *server, const lt_request_t *r, const char *client, int status, double ms)
 {
-    /* The access log names no citizen: route, client, status and time only; so do the metrics. */
+    if (!lt_log_enabled(LT_LOG_INFO)) /* log_level warn or error: the record would be built for nothing */
+        return;
+    json_t *f =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:f}", "request_id",
+                  r->ctx.request_id ? r->ctx.request_id : "-", "listener", server->deps.listener_name, "client", client,
+                  "method", r->req ? lt_request_method(r) : "-", "route", r->route, "status", status, "request_bytes",
+                  (json_int_t)r->request_bytes, "response_bytes", (json_int_t)r->response_bytes, "duration_ms", ms);
+    if (r->operation != NULL)
+        json_object_set_new(f, "operation", json_string(r->operation));
+    if (r->upstream != NULL)
+        json_object_set_new(f, "upstream", json_string(r->upstream));
+    if (r->cache != NULL)
+        json_object_set_new(f, "cache", json_string(r->cache));
+    lt_log_record(LT_LOG_INFO, "access", f);
+    json_decref(f);
+}
+
+static void request_done(void *owner, lt_request_t *r, int status)
+{
+    lt_server_t *server = owner;
     double ms = elapsed_ms(&r->started);
     const char *client = r->ctx.client && *r->ctx.client ? r->ctx.client : "-";
-    lt_log_info("access request_id=%s client=%s route=%s status=%d ms=%.1f",
-                r->ctx.request_id ? r->ctx.request_id : "-", client, r->route, status, ms);
+    log_access(server, r, client, status, ms);
     lt_metrics_request(r->route, status, client, ms / 1e3);
     server->inflight--;
     maybe_drained(server);
-}
-
-lt_upstream_client_t *lt_server_upstreams(lt_server_t *server)
-{
-    return server->deps.upstreams;
-}
-
-struct lt_call_env *lt_server_calls(lt_server_t *server)
-{
-    return server->deps.calls;
-}
-
-struct lt_cache_worker *lt_server_cache(lt_server_t *server)
-{
-    return server->deps.cache;
-}
-
-const lt_config_t *lt_server_config(const lt_server_t *server)
-{
-    return server->deps.config;
-}
-
-struct event_base *lt_server_base(lt_server_t *server)
-{
-    return server->deps.base;
-}
-
-struct lt_pay_service *lt_server_payments(lt_server_t *server)
-{
-    return server->deps.payments;
-}
-
-struct lt_pay_conn *lt_server_pay_conn(lt_server_t *server)
-{
-    return server->deps.pay;
 }

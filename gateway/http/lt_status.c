@@ -9,6 +9,9 @@
 
 #include "lt_certs.h"
 #include "lt_clock.h"
+#include "lt_config.h"
+#include "lt_crl.h"
+#include "lt_module.h"
 
 #define NSNAPS (LT_STATUS_WINDOW_S / LT_STATUS_TICK_S + 1)
 
@@ -78,6 +81,7 @@ static void take_snapshot(lt_status_t *s)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     take_snapshot(arg);
+    lt_crl_watch((int64_t)time(NULL)); /* an expired revocation list is said again even when no client comes */
 }
 
 /* The oldest snapshot still in the ring: the start of the window. */
@@ -115,16 +119,16 @@ void lt_status_free(lt_status_t *s)
 
 /* ---- pieces ------------------------------------------------------------------------------------ */
 
-static json_t *iso_time(int64_t unix_ms)
+/* Seconds since a wall-clock time, for "5 min ago"; null for never. */
+static json_t *ago_s(int64_t now_ms, int64_t then_ms)
 {
-    if (unix_ms <= 0)
-        return json_null();
-    time_t t = (time_t)(unix_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_string(buf);
+    return then_ms > 0 ? json_integer((json_int_t)((now_ms - then_ms) / 1000)) : json_null();
+}
+
+/* Every time in the document is in one zone, the configuration's time_zone (+07:00 by default). */
+static json_t *iso_time(const lt_process_t *p, int64_t unix_ms)
+{
+    return lt_process_time(p, unix_ms);
 }
 
 static int64_t wall_ms(void)
@@ -154,12 +158,12 @@ static void consider(verdict_t *v, color_t c, const char *fmt, ...)
     v->color = c;
 }
 
-static json_t *cert_json(const lt_cert_info_t *c, int64_t now_s)
+static json_t *cert_json(const lt_process_t *p, const lt_cert_info_t *c, int64_t now_s)
 {
     long days = lt_certs_days_left(c->not_after, now_s);
     bool verified = c->verify_error[0] == '\0';
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:s, s:b}", "role", c->role, "owner", c->owner, "subject",
-                          c->subject, "not_after", iso_time(c->not_after * 1000), "seconds_left",
+                          c->subject, "not_after", iso_time(p, c->not_after * 1000), "seconds_left",
                           (json_int_t)(c->not_after - now_s), "days_left", (json_int_t)days, "state",
                           verified ? lt_status_cert_color(days) : "red", "verified", verified);
     if (!verified)
@@ -201,12 +205,18 @@ static json_t *probe_json(const lt_status_t *s, size_t i, verdict_t *v)
     if (h == NULL)
         return json_pack("{s:b}", "enabled", false);
     const lt_upstream_conf_t *u = s->deps.states[i].conf;
-    json_t *p =
-        json_pack("{s:b, s:s, s:I, s:s, s:s, s:o, s:o}", "enabled", true, "kind", lt_probes_kind(s->deps.probes, i),
-                  "interval_s", (json_int_t)u->probe.interval_s, "state", lt_health_state_name(h->state), "reason",
-                  h->reason, "since", iso_time(h->since_ms), "last_at", iso_time(h->last_probe_ms));
+    json_t *p = json_pack(
+        "{s:b, s:s, s:I, s:s, s:s, s:o, s:o}", "enabled", true, "kind", lt_probes_kind(s->deps.probes, i), "interval_s",
+        (json_int_t)u->probe.interval_s, "state", lt_health_state_name(h->state), "reason", h->reason, "since",
+        iso_time(s->deps.process, h->since_ms), "last_at", iso_time(s->deps.process, h->last_probe_ms));
     if (h->last_probe_ms > 0)
         json_object_set_new(p, "last_ms", json_real(h->last_seconds * 1e3));
+    json_object_set_new(p, "since_ago_s", ago_s(wall_ms(), h->since_ms));
+    /* A handshake proves the system answers TLS, not that a call would work: never say "up" for it. */
+    bool tls_only = strcmp(lt_probes_kind(s->deps.probes, i), "tls") == 0;
+    json_object_set_new(
+        p, "summary",
+        json_string(h->state == LT_HEALTH_UP && tls_only ? "reachable (TLS only)" : lt_health_state_name(h->state)));
     if (h->state == LT_HEALTH_DOWN)
         consider(v, RED, "down: %s", h->reason);
     else if (h->state == LT_HEALTH_DEGRADED)
@@ -218,25 +228,31 @@ static json_t *probe_json(const lt_status_t *s, size_t i, verdict_t *v)
 
 static json_t *circuit_json(lt_upstream_state_t *st, verdict_t *v)
 {
-    int64_t since;
-    lt_breaker_state_t b = lt_breaker_state(&st->breaker, &since);
+    int64_t since, retry_in_ms;
+    lt_breaker_state_t b = lt_breaker_view(&st->breaker, lt_clock_ms(), &since, &retry_in_ms);
     int64_t for_s = (lt_clock_ms() - since) / 1000;
+    long long retry_in_s = (long long)((retry_in_ms + 999) / 1000);
     if (b == LT_BREAKER_OPEN)
-        consider(v, RED, "circuit open for %lld s after repeated failures: calls are refused", (long long)for_s);
+        consider(v, RED, "circuit open (retrying in %lld s) after repeated failures: calls are refused", retry_in_s);
     else if (b == LT_BREAKER_HALF_OPEN)
-        consider(v, AMBER, "circuit half open: a trial call is testing the system");
-    return json_pack("{s:s, s:I}", "state", lt_breaker_state_name(b), "for_s", (json_int_t)(for_s > 0 ? for_s : 0));
+        consider(v, AMBER, "circuit half-open: the next probe or call decides");
+    json_t *c =
+        json_pack("{s:s, s:I}", "state", lt_breaker_state_name(b), "for_s", (json_int_t)(for_s > 0 ? for_s : 0));
+    if (b == LT_BREAKER_OPEN)
+        json_object_set_new(c, "retry_in_s", json_integer(retry_in_s));
+    return c;
 }
 
-static json_t *last_error_json(lt_upstream_state_t *st)
+static json_t *last_error_json(const lt_process_t *p, lt_upstream_state_t *st, int64_t now_ms)
 {
     int64_t at;
     bool probe;
     char code[48], detail[320];
-    lt_upstream_state_last_error(st, &at, &probe, code, sizeof(code), detail, sizeof(detail));
+    lt_call_state_last_error(st, &at, &probe, code, sizeof(code), detail, sizeof(detail));
     if (at == 0)
         return json_null();
-    return json_pack("{s:o, s:s, s:s, s:b}", "at", iso_time(at), "code", code, "detail", detail, "probe", probe);
+    return json_pack("{s:o, s:o, s:s, s:s, s:b}", "at", iso_time(p, at), "ago_s", ago_s(now_ms, at), "code", code,
+                     "detail", detail, "probe", probe);
 }
 
 static json_t *latency_json(const counts_t *now, const counts_t *then)
@@ -278,7 +294,7 @@ typedef struct {
     int64_t window_s;
     const lt_cert_info_t *certs;
     size_t ncerts;
-    int64_t now_s;
+    int64_t now_s, now_ms;
 } system_ctx_t;
 
 static json_t *system_json(lt_status_t *s, size_t i, const system_ctx_t *x)
@@ -291,13 +307,15 @@ static json_t *system_json(lt_status_t *s, size_t i, const system_ctx_t *x)
     json_t *certs = json_array();
     for (size_t c = 0; c < x->ncerts; c++)
         if (strcmp(x->certs[c].owner, st->conf->name) == 0) {
-            json_array_append_new(certs, cert_json(&x->certs[c], x->now_s));
+            json_array_append_new(certs, cert_json(s->deps.process, &x->certs[c], x->now_s));
             cert_verdict(&v, &x->certs[c], x->now_s);
         }
     json_object_set_new(sys, "recent", recent_json(&x->now[i], &x->then[i], x->window_s, &v));
     json_object_set_new(sys, "latency_ms", latency_json(&x->now[i], &x->then[i]));
-    json_object_set_new(sys, "last_success", iso_time(atomic_load(&st->last_ok_ms)));
-    json_object_set_new(sys, "last_error", last_error_json(st));
+    int64_t last_ok = atomic_load(&st->last_ok_ms);
+    json_object_set_new(sys, "last_success", iso_time(s->deps.process, last_ok));
+    json_object_set_new(sys, "last_success_ago_s", ago_s(x->now_ms, last_ok));
+    json_object_set_new(sys, "last_error", last_error_json(s->deps.process, st, x->now_ms));
     json_object_set_new(sys, "inflight", json_integer(atomic_load(&st->inflight)));
     json_object_set_new(
         sys, "totals",
@@ -322,25 +340,106 @@ static json_t *cache_json(lt_cache_t *cache, verdict_t *overall)
     return c;
 }
 
-static json_t *payments_json(lt_status_t *s, verdict_t *overall)
+/* ---- the api listener's revocation lists ------------------------------------------------------------ */
+
+static json_t *crl_list_json(const lt_process_t *p, const lt_crl_info_t *c, int64_t now_s, lt_crl_time_t t)
 {
-    if (s->deps.payments_summary == NULL)
-        return json_pack("{s:b, s:s}", "configured", false, "color", "grey");
-    json_t *p = json_object();
-    s->deps.payments_summary(s->deps.payments_arg, p);
-    json_object_set_new(p, "configured", json_true());
-    json_t *outbox = json_object_get(p, "outbox");
-    color_t c = GREEN;
-    if (json_is_false(json_object_get(p, "store_ok"))) {
-        c = RED;
-        consider(overall, RED, "payments: the payment store is unavailable");
-    } else if (json_integer_value(json_object_get(outbox, "dead_letters")) > 0) {
-        c = AMBER;
-        consider(overall, AMBER, "payments: %lld webhook event(s) gave up (dead letters)",
-                 (long long)json_integer_value(json_object_get(outbox, "dead_letters")));
+    json_t *j = json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:s}", "file", c->file, "issuer", c->issuer, "number",
+        c->number[0] ? json_string(c->number) : json_null(), "last_update", iso_time(p, c->last_update * 1000),
+        "next_update", c->next_update ? iso_time(p, c->next_update * 1000) : json_null(), "age_s",
+        (json_int_t)(now_s - c->last_update), "revoked", (json_int_t)c->revoked, "state", lt_crl_time_name(t));
+    json_object_set_new(j, "seconds_to_next_update",
+                        c->next_update ? json_integer((json_int_t)(c->next_update - now_s)) : json_null());
+    return j;
+}
+
+/* Red when the lists refuse every client (expired with crl_expired "refuse", or not valid yet), amber when one is
+ * past its nextUpdate but accepted ("warn"), or near it. */
+static color_t crl_list_verdict(verdict_t *v, const lt_crl_info_t *c, int64_t now_s, lt_crl_time_t t, bool warn)
+{
+    long hours = (long)((c->next_update - now_s) / 3600);
+    switch (t) {
+    case LT_CRL_EXPIRED:
+        consider(v, warn ? AMBER : RED, "the revocation list of %s is past its nextUpdate (%ld h ago): %s", c->issuer,
+                 -hours, warn ? "clients are accepted on it (crl_expired=warn)" : "every client is refused");
+        return warn ? AMBER : RED;
+    case LT_CRL_NOT_YET_VALID:
+        consider(v, RED, "the revocation list of %s is not valid yet: every client is refused", c->issuer);
+        return RED;
+    case LT_CRL_DUE_SOON:
+        consider(v, AMBER, "the revocation list of %s reaches its nextUpdate in %ld h: fetch the new one and reload",
+                 c->issuer, hours);
+        return AMBER;
+    default:
+        return GREEN;
     }
-    json_object_set_new(p, "color", json_string(color_names[c]));
-    return p;
+}
+
+static json_t *crl_json(const lt_process_t *p, int64_t now_s, verdict_t *overall)
+{
+    lt_crl_state_t st;
+    lt_crl_snapshot(&st);
+    if (!st.configured)
+        return json_pack("{s:b, s:s, s:s}", "configured", false, "color", "grey", "reason",
+                         "no revocation lists: client certificates are not checked for revocation");
+    verdict_t v = {GREEN, ""};
+    json_t *lists = json_array();
+    for (size_t i = 0; i < st.n; i++) {
+        lt_crl_time_t t = lt_crl_time_state(&st.lists[i], now_s);
+        json_t *j = crl_list_json(p, &st.lists[i], now_s, t);
+        json_object_set_new(j, "color",
+                            json_string(color_names[crl_list_verdict(&v, &st.lists[i], now_s, t, st.warn_expired)]));
+        json_array_append_new(lists, j);
+    }
+    if (v.color != GREEN)
+        consider(overall, v.color, "crl: %s", v.reason);
+    return json_pack("{s:b, s:s, s:s, s:s, s:o, s:I, s:{s:I, s:I}, s:o}", "configured", true, "color",
+                     color_names[v.color], "reason", v.reason[0] ? v.reason : "every list is current", "on_expired",
+                     st.warn_expired ? "warn" : "refuse", "loaded_at", iso_time(p, st.loaded_at * 1000), "loads",
+                     (json_int_t)st.loads, "expired_handshakes", "accepted", (json_int_t)st.expired_accepted, "refused",
+                     (json_int_t)st.expired_refused, "lists", lists);
+}
+
+/* The trail: red while it cannot be written (personal-data routes answer 503), amber for unusual reading. */
+static json_t *audit_json(lt_audit_t *audit, verdict_t *overall)
+{
+    json_t *a = lt_audit_status(audit);
+    color_t color = color_of(json_string_value(json_object_get(a, "color")));
+    if (color != GREEN)
+        consider(overall, color, "audit: %s", json_string_value(json_object_get(a, "reason")));
+    return a;
+}
+
+/* The rate limits: amber while Redis does not answer and each instance enforces them alone. */
+static json_t *ratelimit_json(lt_ratelimit_t *rl, verdict_t *overall)
+{
+    json_t *part = lt_ratelimit_status(rl);
+    if (color_of(json_string_value(json_object_get(part, "color"))) == AMBER)
+        consider(overall, AMBER, "rate limits: %s", json_string_value(json_object_get(part, "reason")));
+    return part;
+}
+
+/* A module with a section shows whether it is configured; one that is on and has a status hook fills its part. */
+static void add_modules(lt_status_t *s, json_t *doc, verdict_t *overall)
+{
+    const lt_config_t *c = s->deps.config;
+    for (size_t m = 0; c != NULL && m < c->nmodules; m++) {
+        const lt_module_t *mod = c->modules[m];
+        if (mod->section == NULL && mod->status == NULL)
+            continue;
+        if (s->deps.module_state[m] == NULL || mod->status == NULL) {
+            json_object_set_new(doc, mod->name, json_pack("{s:b, s:s}", "configured", false, "color", "grey"));
+            continue;
+        }
+        json_t *part = json_object();
+        mod->status(s->deps.module_state[m], part);
+        json_object_set_new(part, "configured", json_true());
+        color_t color = color_of(json_string_value(json_object_get(part, "color")));
+        if (color != GREEN)
+            consider(overall, color, "%s: %s", mod->name, json_string_value(json_object_get(part, "reason")));
+        json_object_set_new(doc, mod->name, part);
+    }
 }
 
 json_t *lt_status_build(lt_status_t *s)
@@ -357,7 +456,8 @@ json_t *lt_status_build(lt_status_t *s)
                       .window_s = (lt_clock_ms() - start->at_ms) / 1000,
                       .certs = certs,
                       .ncerts = lt_certs_snapshot(certs, LT_CERTS_MAX),
-                      .now_s = now_ms / 1000};
+                      .now_s = now_ms / 1000,
+                      .now_ms = now_ms};
     verdict_t overall = {GREEN, ""};
     json_t *systems = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -370,17 +470,28 @@ json_t *lt_status_build(lt_status_t *s)
     }
     json_t *all_certs = json_array();
     for (size_t c = 0; c < x.ncerts; c++) {
-        json_array_append_new(all_certs, cert_json(&certs[c], x.now_s));
+        json_array_append_new(all_certs, cert_json(s->deps.process, &certs[c], x.now_s));
         cert_verdict(&overall, &certs[c], x.now_s);
     }
+    json_t *audit = audit_json(s->deps.audit, &overall);
     json_t *reasons = json_array();
     bool ready = s->deps.is_ready == NULL || s->deps.is_ready(s->deps.arg, reasons);
+    /* Drained is an operator's choice, not a fault: amber, so a drained instance is never mistaken for a healthy one
+     * nor paged about as a broken one. */
+    bool drained = s->deps.process != NULL && atomic_load(&s->deps.process->drained);
     if (!ready)
-        consider(&overall, RED, "not ready: the gateway is shutting down");
-    json_t *doc = json_pack("{s:o, s:s, s:{s:b, s:o}, s:o, s:o, s:o, s:o}", "generated_at", iso_time(now_ms), "version",
-                            LT_VERSION, "ready", "ready", ready, "reasons", reasons, "systems", systems, "cache",
-                            cache_json(s->deps.cache, &overall), "payments", payments_json(s, &overall), "certificates",
-                            all_certs);
+        consider(&overall, drained && json_array_size(reasons) == 1 ? AMBER : RED, "not ready: %s",
+                 json_string_value(json_array_get(reasons, 0)));
+    json_t *doc =
+        json_pack("{s:o, s:s, s:{s:b, s:o}, s:o, s:o, s:o}", "generated_at", iso_time(s->deps.process, now_ms),
+                  "version", LT_VERSION, "ready", "ready", ready, "reasons", reasons, "systems", systems, "cache",
+                  cache_json(s->deps.cache, &overall), "audit", audit);
+    if (s->deps.process != NULL)
+        json_object_set_new(doc, "instance", lt_process_json(s->deps.process, now_ms));
+    json_object_set_new(doc, "rate_limits", ratelimit_json(s->deps.ratelimit, &overall));
+    add_modules(s, doc, &overall);
+    json_object_set_new(doc, "crl", crl_json(s->deps.process, x.now_s, &overall));
+    json_object_set_new(doc, "certificates", all_certs);
     json_object_set_new(doc, "state", json_string(color_names[overall.color]));
     json_object_set_new(doc, "reason", json_string(overall.reason[0] ? overall.reason : "no problem seen"));
     json_object_set_new(doc, "window_s", json_integer(x.window_s));

@@ -5,8 +5,8 @@
  * green) with the reason that decided it, the probe's state, the circuit, the
  * last success and last error, latency percentiles and request and error
  * counts over the last five minutes, its certificates' days left, its token.
- * Then the cache, the payments (through a hook; see lt_admin.h), and every
- * certificate.
+ * Then the cache, each module's part (its status hook, lt_module.h), and
+ * every certificate.
  *
  * "Recent" figures come from snapshots of the process-wide counters that a
  * timer on the admin loop takes every 10 s: the difference between now and the
@@ -20,9 +20,13 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "lt_audit.h"
 #include "lt_cache.h"
 #include "lt_call.h"
-#include "lt_probe.h"
+#include "lt_module.h"
+#include "lt_probes.h"
+#include "lt_process.h"
+#include "lt_ratelimit.h"
 
 typedef struct lt_status lt_status_t;
 
@@ -32,10 +36,13 @@ typedef struct lt_status_deps {
     size_t nstates;
     const lt_probes_t *probes; /* NULL: no probes */
     lt_cache_t *cache;
+    lt_audit_t *audit;         /* NULL: no audit section (amber: personal data is not audited) */
+    lt_ratelimit_t *ratelimit; /* the clients' rate limits: amber while Redis does not answer */
     bool (*is_ready)(void *arg, json_t *reasons);
     void *arg;
-    void (*payments_summary)(void *arg, json_t *out); /* NULL until payments are configured */
-    void *payments_arg;
+    const struct lt_config *config; /* its modules */
+    void *const *module_state;      /* per module: its process state (NULL: none, or off) */
+    const lt_process_t *process;    /* name, uptime, reloads, drained, the zone of every time (NULL: +07:00) */
 } lt_status_deps_t;
 
 #define LT_STATUS_WINDOW_S 300
@@ -53,7 +60,8 @@ json_t *lt_status_build(lt_status_t *s);
 /* "red", "amber" or "green" for a certificate with this many whole days left. */
 const char *lt_status_cert_color(long days_left);
 
-/* The page: one self-contained HTML document (malloc'd), from a document of lt_status_build. */
-char *lt_status_html(const json_t *status, int refresh_s);
+/* The page: one self-contained HTML document (malloc'd), from a document of lt_status_build; cards take their
+ * titles from the adapter and module tables of the configuration (config may be NULL: names then). */
+char *lt_status_html(const json_t *status, const struct lt_config *config, int refresh_s);
 
 #endif

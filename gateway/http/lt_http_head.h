@@ -1,0 +1,49 @@
+/*
+ * The strict reading of one HTTP/1.1 request head (floor 4), before libevent's parser sees it. evhttp accepts
+ * what a front proxy may read differently (two Content-Lengths, "+5", "Content-Length : 5", obs-fold, a NUL
+ * that cuts a value short, a missing Host): each is a request-smuggling primitive, so lt_conn holds the head
+ * bytes until this check has passed, and answers a failed check itself. Pure: bytes in, verdict out.
+ */
+#ifndef LT_HTTP_HEAD_H
+#define LT_HTTP_HEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct lt_http_head_limits {
+    size_t max_request_line; /* bytes of the request line, without its CRLF: 414 past it */
+    size_t max_headers;      /* header fields: 431 past it */
+    size_t max_head_bytes;   /* the whole head with its blank line: 431 past it */
+} lt_http_head_limits_t;
+
+typedef enum {
+    LT_HEAD_MORE, /* no complete head yet, and nothing wrong so far */
+    LT_HEAD_OK,   /* a complete head of head_len bytes that passed every check */
+    LT_HEAD_BAD,  /* refused: status, code and detail say why */
+} lt_head_verdict_t;
+
+typedef struct lt_http_head {
+    size_t head_len;          /* LT_HEAD_OK: bytes of the head, blank line included */
+    long long content_length; /* LT_HEAD_OK: the body's length, 0 without a Content-Length */
+    int status;               /* LT_HEAD_BAD: 400, 411, 414 or 431 */
+    const char *code;         /* LT_HEAD_BAD: the problem type's last part ("duplicate_content_length") */
+    const char *detail;       /* LT_HEAD_BAD: for the problem document; never a byte of the request */
+    const char *request_id;   /* X-Request-Id's value in the buffer when one was read, else NULL */
+    size_t request_id_len;
+    const char *method, *target; /* the request line's, in the buffer, once it was read well; else NULL */
+    size_t method_len, target_len;
+} lt_http_head_t;
+
+/*
+ * Where the head ends in buf[0, len): scans only from *scanned (the bytes an earlier call already searched,
+ * updated) so that a head arriving byte by byte costs linear time. Returns the head's length with its blank
+ * line, 0 when it has not ended yet. A bare LF ends the search too, so that the check refuses it at once.
+ */
+size_t lt_http_head_end(const char *buf, size_t len, size_t *scanned);
+
+/* Checks buf[0, len), the start of a connection's input. LT_HEAD_MORE until a head is complete, unless the bytes
+ * so far already break a limit. */
+lt_head_verdict_t lt_http_head_check(const char *buf, size_t len, size_t head_len, const lt_http_head_limits_t *lim,
+                                     lt_http_head_t *out);
+
+#endif
