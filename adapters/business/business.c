@@ -224,11 +224,11 @@ static lt_step_t build(lt_call_t *call, lt_upstream_request_t *out, lt_error_t *
     out->method = "GET";
     /* validate() allowed only digits and '-', so the code needs no percent-encoding. */
     out->path = lt_arena_sprintf(a, "/api/v2/doanh-nghiep/%s", code);
-    if (lt_upstream_request_add_header(a, out, "Authorization", lt_arena_sprintf(a, "Bearer %s", call->token)) != 0 ||
-        lt_upstream_request_add_header(a, out, "Accept", "application/json") != 0 ||
-        lt_upstream_request_add_header(a, out, "X-Request-ID", call->ctx->message_id) != 0 ||
-        lt_upstream_request_add_header(a, out, "X-Officer-ID", call->ctx->officer_id) != 0 ||
-        lt_upstream_request_add_header(a, out, "X-Purpose", call->ctx->purpose) != 0) {
+    if (lt_adapter_request_add_header(a, out, "Authorization", lt_arena_sprintf(a, "Bearer %s", call->token)) != 0 ||
+        lt_adapter_request_add_header(a, out, "Accept", "application/json") != 0 ||
+        lt_adapter_request_add_header(a, out, "X-Request-ID", call->ctx->message_id) != 0 ||
+        lt_adapter_request_add_header(a, out, "X-Officer-ID", call->ctx->officer_id) != 0 ||
+        lt_adapter_request_add_header(a, out, "X-Purpose", call->ctx->purpose) != 0) {
         lt_error_set(err, LT_ERR_INTERNAL, "too_many_headers", "lookup request has too many headers");
         return LT_STEP_FAIL;
     }
@@ -295,6 +295,7 @@ static const lt_operation_t operations[] = {
 
 const lt_adapter_t lt_business_adapter = {
     .name = "business",
+    .title = "Đăng ký doanh nghiệp · Business registration",
     .operations = operations,
     .settings_load = settings_load,
     .settings_free = settings_free,

@@ -3,38 +3,27 @@
 
 #include <string.h>
 
-#define ROWS(a) (a), sizeof(a) / sizeof((a)[0])
-
-/* loaiHinh.ma: the five legal forms the ICD lists (Law on Enterprises 2020). */
-static const lt_business_code_t type_rows[] = {
-    {"DNTN", "private_enterprise"},   /* doanh nghiệp tư nhân */
-    {"TNHH1TV", "single_member_llc"}, /* công ty TNHH một thành viên */
-    {"TNHH2TV", "multi_member_llc"},  /* công ty TNHH hai thành viên trở lên */
-    {"CTCP", "joint_stock"},          /* công ty cổ phần */
-    {"CTHD", "partnership"},          /* công ty hợp danh */
+/* loaiHinh.ma: the five legal forms the ICD lists, labelled with their names in the Law on Enterprises 2020 (the
+ * ICD's own sample gives "Công ty cổ phần" for CTCP). */
+static const lt_code_t type_rows[] = {
+    {"DNTN", "private_enterprise", "Doanh nghiệp tư nhân"},
+    {"TNHH1TV", "single_member_llc", "Công ty TNHH một thành viên"},
+    {"TNHH2TV", "multi_member_llc", "Công ty TNHH hai thành viên trở lên"},
+    {"CTCP", "joint_stock", "Công ty cổ phần"},
+    {"CTHD", "partnership", "Công ty hợp danh"},
 };
-const lt_business_code_table_t lt_business_types = {"loaiHinh", ROWS(type_rows)};
+const lt_code_table_t lt_business_types = LT_CODE_TABLE("loaiHinh", type_rows);
 
-/* tinhTrang.ma */
-static const lt_business_code_t status_rows[] = {
-    {"01", "active"},     /* in operation */
-    {"02", "suspended"},  /* business suspended */
-    {"03", "dissolving"}, /* dissolution in progress */
-    {"04", "dissolved"},  /* dissolved */
-    {"05", "revoked"},    /* certificate revoked */
-    {"06", "bankrupt"},   /* bankrupt */
+/* tinhTrang.ma, labelled as the ICD describes each value. */
+static const lt_code_t status_rows[] = {
+    {"01", "active", "in operation"},
+    {"02", "suspended", "business suspended"},
+    {"03", "dissolving", "dissolution in progress"},
+    {"04", "dissolved", "dissolved"},
+    {"05", "revoked", "certificate revoked"},
+    {"06", "bankrupt", "bankrupt"},
 };
-const lt_business_code_table_t lt_business_statuses = {"tinhTrang", ROWS(status_rows)};
-
-const char *lt_business_code_find(const lt_business_code_table_t *table, const char *source)
-{
-    if (source == NULL)
-        return NULL;
-    for (size_t i = 0; i < table->nrows; i++)
-        if (strcmp(table->rows[i].source, source) == 0)
-            return table->rows[i].value;
-    return NULL;
-}
+const lt_code_table_t lt_business_statuses = LT_CODE_TABLE("tinhTrang", status_rows);
 
 /*
  * A 400 or 404 without its maLoi did not come from the lookup service (a

@@ -11,24 +11,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lt_codes.h"
 #include "lt_error.h"
 
-typedef struct lt_business_code {
-    const char *source; /* the upstream code, e.g. "CTCP" */
-    const char *value;  /* its canonical English enum, e.g. "joint_stock" */
-} lt_business_code_t;
-
-typedef struct lt_business_code_table {
-    const char *name; /* the ICD field, for documentation and tests */
-    const lt_business_code_t *rows;
-    size_t nrows;
-} lt_business_code_table_t;
-
-extern const lt_business_code_table_t lt_business_types;    /* loaiHinh.ma */
-extern const lt_business_code_table_t lt_business_statuses; /* tinhTrang.ma */
-
-/* The canonical value for a source code, or NULL when the table does not know it. */
-const char *lt_business_code_find(const lt_business_code_table_t *table, const char *source);
+extern const lt_code_table_t lt_business_types;    /* loaiHinh.ma */
+extern const lt_code_table_t lt_business_statuses; /* tinhTrang.ma */
 
 /* Which delay an error's Retry-After takes when the response has no usable header of its own. */
 typedef enum {

@@ -7,8 +7,6 @@
  */
 #include "enterprise.h"
 
-#include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "business.h"
@@ -79,14 +77,20 @@ static int array_of(const json_t *obj, const char *key, const json_t **out, lt_e
     return 0;
 }
 
-/* The record's code must be the one asked about: a record for another enterprise must never reach the caller. */
+/*
+ * The record's code, when it has one, must be the one asked about: a record
+ * for another enterprise must never reach the caller. The ICD shows
+ * maSoDoanhNghiep and tenDoanhNghiep but never says they are always sent, so
+ * a record without its code is the answer about the code asked (it came on
+ * GET .../{that code}), and one without its name has a null name.
+ */
 static int map_code(lt_arena_t *a, json_t *rec, const json_t *doc, const char *asked, lt_error_t *err)
 {
     const char *code;
     if (text_of(a, doc, "maSoDoanhNghiep", &code, err) != 0)
         return -1;
     if (code == NULL)
-        return lt_error_set(err, LT_ERR_UPSTREAM_BAD, BAD, "response has no maSoDoanhNghiep");
+        code = asked;
     if (asked == NULL || strcmp(code, asked) != 0)
         return lt_error_set(err, LT_ERR_UPSTREAM_BAD, "upstream_record_mismatch",
                             "the national system returned a record for a different enterprise code");
@@ -96,13 +100,8 @@ static int map_code(lt_arena_t *a, json_t *rec, const json_t *doc, const char *a
 
 static int map_name(lt_arena_t *a, json_t *rec, const json_t *doc, lt_error_t *err)
 {
-    const char *name;
-    if (text_of(a, doc, "tenDoanhNghiep", &name, err) != 0)
-        return -1;
-    if (name == NULL)
-        return lt_error_set(err, LT_ERR_UPSTREAM_BAD, BAD, "response has no tenDoanhNghiep");
-    json_object_set_new(rec, "name", json_string(name));
-    if (set_text(a, rec, "foreign_name", doc, "tenNuocNgoai", err) != 0 ||
+    if (set_text(a, rec, "name", doc, "tenDoanhNghiep", err) != 0 ||
+        set_text(a, rec, "foreign_name", doc, "tenNuocNgoai", err) != 0 ||
         set_text(a, rec, "short_name", doc, "tenVietTat", err) != 0)
         return -1;
     return 0;
@@ -110,7 +109,7 @@ static int map_name(lt_arena_t *a, json_t *rec, const json_t *doc, lt_error_t *e
 
 /* {"ma","ten"} → {"code", "source_code"[, "name"]}: an unknown ma keeps source_code with code null. */
 static int map_coded(lt_arena_t *a, json_t *rec, const char *name, const json_t *doc, const char *key,
-                     const lt_business_code_table_t *table, bool with_name, lt_error_t *err)
+                     const lt_code_table_t *table, bool with_name, lt_error_t *err)
 {
     const json_t *obj;
     const char *ma = NULL, *ten = NULL;
@@ -122,20 +121,11 @@ static int map_coded(lt_arena_t *a, json_t *rec, const char *name, const json_t 
         json_object_set_new(rec, name, json_null());
         return 0;
     }
-    json_t *v =
-        json_pack("{s:o, s:o}", "code", json_text(lt_business_code_find(table, ma)), "source_code", json_text(ma));
+    json_t *v = json_pack("{s:o, s:o}", "code", json_text(lt_code_value(table, ma)), "source_code", json_text(ma));
     if (with_name)
         json_object_set_new(v, "name", json_text(ten));
     json_object_set_new(rec, name, v);
     return 0;
-}
-
-static bool digits_at(const char *s, size_t at, size_t n)
-{
-    for (size_t i = at; i < at + n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-    return true;
 }
 
 static int map_established(lt_arena_t *a, json_t *rec, const json_t *doc, lt_error_t *err)
@@ -143,43 +133,10 @@ static int map_established(lt_arena_t *a, json_t *rec, const json_t *doc, lt_err
     const char *d;
     if (text_of(a, doc, "ngayThanhLap", &d, err) != 0)
         return -1;
-    if (d != NULL && (strlen(d) != 10 || !digits_at(d, 0, 4) || d[4] != '-' || !digits_at(d, 5, 2) || d[7] != '-' ||
-                      !digits_at(d, 8, 2) || !lt_date_is_valid(atoi(d), atoi(d + 5), atoi(d + 8))))
+    if (d != NULL && !lt_date_is_iso_date(d))
         return bad(err, "is not a yyyy-MM-dd date", "ngayThanhLap");
     json_object_set_new(rec, "established_on", json_text(d));
     return 0;
-}
-
-/*
- * capNhatLuc: yyyy-MM-ddTHH:mm:ss, optional fraction, then Z or ±HH:MM. A
- * timestamp without an offset is Vietnam time (ICD README), so +07:00 is
- * written out and the caller never has to guess.
- */
-static const char *timestamp(lt_arena_t *a, const char *t)
-{
-    size_t n = strlen(t), i = 19;
-    if (n < 19 || !digits_at(t, 0, 4) || t[4] != '-' || !digits_at(t, 5, 2) || t[7] != '-' || !digits_at(t, 8, 2) ||
-        (t[10] != 'T' && t[10] != 't') || !digits_at(t, 11, 2) || t[13] != ':' || !digits_at(t, 14, 2) ||
-        t[16] != ':' || !digits_at(t, 17, 2))
-        return NULL;
-    int y = atoi(t), mo = atoi(t + 5), d = atoi(t + 8), h = atoi(t + 11), mi = atoi(t + 14), s = atoi(t + 17);
-    if (!lt_date_is_valid(y, mo, d) || h > 23 || mi > 59 || s > 60)
-        return NULL;
-    if (t[i] == '.') {
-        size_t start = ++i;
-        while (i < n && isdigit((unsigned char)t[i]))
-            i++;
-        if (i == start)
-            return NULL;
-    }
-    if (i == n)
-        return lt_arena_sprintf(a, "%s+07:00", t);
-    if ((t[i] == 'Z' || t[i] == 'z') && i + 1 == n)
-        return t;
-    if ((t[i] == '+' || t[i] == '-') && n - i == 6 && digits_at(t, i + 1, 2) && t[i + 3] == ':' &&
-        digits_at(t, i + 4, 2) && atoi(t + i + 1) <= 23 && atoi(t + i + 4) <= 59)
-        return t;
-    return NULL;
 }
 
 static int map_updated(lt_arena_t *a, json_t *rec, const json_t *doc, lt_error_t *err)
@@ -187,7 +144,8 @@ static int map_updated(lt_arena_t *a, json_t *rec, const json_t *doc, lt_error_t
     const char *t;
     if (text_of(a, doc, "capNhatLuc", &t, err) != 0)
         return -1;
-    if (t != NULL && (t = timestamp(a, t)) == NULL)
+    /* capNhatLuc without an offset is Vietnam time (ICD README): lt_date writes +07:00 out, so callers never guess. */
+    if (t != NULL && (t = lt_date_upstream_timestamp(a, t)) == NULL)
         return bad(err, "is not an ISO 8601 date and time", "capNhatLuc");
     json_object_set_new(rec, "updated_at", json_text(t));
     return 0;

@@ -42,9 +42,9 @@ int lt_business_token_build(const void *settings, lt_arena_t *arena, lt_upstream
     out->path = "/oauth2/token";
     out->body = lt_arena_sprintf(arena, "grant_type=client_credentials&scope=%s", form_encode(arena, s->scope));
     out->body_len = strlen(out->body);
-    if (lt_upstream_request_add_header(arena, out, "Authorization", s->authorization) != 0 ||
-        lt_upstream_request_add_header(arena, out, "Content-Type", "application/x-www-form-urlencoded") != 0 ||
-        lt_upstream_request_add_header(arena, out, "Accept", "application/json") != 0)
+    if (lt_adapter_request_add_header(arena, out, "Authorization", s->authorization) != 0 ||
+        lt_adapter_request_add_header(arena, out, "Content-Type", "application/x-www-form-urlencoded") != 0 ||
+        lt_adapter_request_add_header(arena, out, "Accept", "application/json") != 0)
         return lt_error_set(err, LT_ERR_INTERNAL, "too_many_headers", "token request has too many headers");
     return 0;
 }

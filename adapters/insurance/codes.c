@@ -3,28 +3,18 @@
 
 #include <string.h>
 
-#define ROWS(a) (a), sizeof(a) / sizeof((a)[0])
+/* The codes are words already: the ICD gives no other label. "Nữ" is written as bytes so that it stays NFC. */
+static const lt_code_t sex_rows[] = {{"Nam", "male", NULL}, {"N\xe1\xbb\xaf", "female", NULL}};
+const lt_code_table_t lt_insurance_sex = LT_CODE_TABLE("gioiTinh", sex_rows);
 
-static const lt_insurance_code_t sex_rows[] = {{"Nam", "male"}, {"N\xe1\xbb\xaf", "female"}}; /* "Nữ", NFC */
-const lt_insurance_code_table_t lt_insurance_sex = {"gioiTinh", ROWS(sex_rows)};
-
-static const lt_insurance_code_t status_rows[] = {
-    {"DANG_THAM_GIA", "contributing"},
-    {"TAM_DUNG", "suspended"},
-    {"DA_NGHI", "stopped"},
-    {"HUONG_CHE_DO", "receiving_benefits"},
+/* Labelled as the ICD glosses each value. */
+static const lt_code_t status_rows[] = {
+    {"DANG_THAM_GIA", "contributing", "contributing"},
+    {"TAM_DUNG", "suspended", "suspended"},
+    {"DA_NGHI", "stopped", "stopped"},
+    {"HUONG_CHE_DO", "receiving_benefits", "receiving benefits"},
 };
-const lt_insurance_code_table_t lt_insurance_status = {"bhxh.trangThai", ROWS(status_rows)};
-
-const char *lt_insurance_code_find(const lt_insurance_code_table_t *table, const char *source)
-{
-    if (source == NULL)
-        return NULL;
-    for (size_t i = 0; i < table->nrows; i++)
-        if (strcmp(table->rows[i].source, source) == 0)
-            return table->rows[i].value;
-    return NULL;
-}
+const lt_code_table_t lt_insurance_status = LT_CODE_TABLE("bhxh.trangThai", status_rows);
 
 /*
  * The three 401 answers are each a different operator problem, so each has its

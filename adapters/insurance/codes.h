@@ -10,24 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lt_codes.h"
 #include "lt_error.h"
 
-typedef struct lt_insurance_code {
-    const char *source; /* the upstream code, NFC, e.g. "Nữ" */
-    const char *value;  /* its canonical meaning, e.g. "female" */
-} lt_insurance_code_t;
-
-typedef struct lt_insurance_code_table {
-    const char *name; /* the ICD field, for documentation and tests */
-    const lt_insurance_code_t *rows;
-    size_t nrows;
-} lt_insurance_code_table_t;
-
-extern const lt_insurance_code_table_t lt_insurance_sex;    /* gioiTinh */
-extern const lt_insurance_code_table_t lt_insurance_status; /* bhxh.trangThai */
-
-/* The canonical value for a source code, or NULL when the table does not know it. */
-const char *lt_insurance_code_find(const lt_insurance_code_table_t *table, const char *source);
+extern const lt_code_table_t lt_insurance_sex;    /* gioiTinh */
+extern const lt_code_table_t lt_insurance_status; /* bhxh.trangThai */
 
 /* One documented non-200 answer of the ICD ("Other outcomes" and the 401 bodies). */
 typedef struct lt_insurance_answer {

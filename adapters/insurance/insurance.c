@@ -172,15 +172,15 @@ static void add_headers(lt_call_t *call, lt_upstream_request_t *out, const char 
     const lt_insurance_settings_t *s = call->settings;
     const lt_call_context_t *ctx = call->ctx;
     lt_arena_t *a = call->arena;
-    lt_upstream_request_add_header(a, out, "Accept", "application/json");
-    lt_upstream_request_add_header(a, out, "X-VSS-Client", s->client_id);
-    lt_upstream_request_add_header(a, out, "X-VSS-Timestamp", timestamp);
-    lt_upstream_request_add_header(a, out, "X-VSS-Nonce", nonce);
-    lt_upstream_request_add_header(a, out, "X-VSS-Signature", signature);
-    lt_upstream_request_add_header(a, out, "X-Officer-ID", ctx->officer_id);
-    lt_upstream_request_add_header(a, out, "X-Purpose", ctx->purpose);
+    lt_adapter_request_add_header(a, out, "Accept", "application/json");
+    lt_adapter_request_add_header(a, out, "X-VSS-Client", s->client_id);
+    lt_adapter_request_add_header(a, out, "X-VSS-Timestamp", timestamp);
+    lt_adapter_request_add_header(a, out, "X-VSS-Nonce", nonce);
+    lt_adapter_request_add_header(a, out, "X-VSS-Signature", signature);
+    lt_adapter_request_add_header(a, out, "X-Officer-ID", ctx->officer_id);
+    lt_adapter_request_add_header(a, out, "X-Purpose", ctx->purpose);
     if (ctx->request_id != NULL && *ctx->request_id != '\0')
-        lt_upstream_request_add_header(a, out, "X-Request-ID", ctx->request_id);
+        lt_adapter_request_add_header(a, out, "X-Request-ID", ctx->request_id);
 }
 
 /* Called again for every retry: a fresh nonce and the core's new call->now each time, so no attempt replays one. */
@@ -244,7 +244,7 @@ static int map_documented(const lt_call_t *call, const lt_insurance_answer_t *ro
     lt_error_set(err, row->kind, row->code, "%s", row->detail);
     err->retryable = row->retryable;
     if (row->retry_after)
-        err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->rate_limited_retry_after_s);
+        err->retry_after_s = lt_adapter_retry_after_seconds(resp->retry_after, (int)s->rate_limited_retry_after_s);
     if (row->auth_failure)
         log_auth_failure(call, row->status, row->detail);
     return -1;
@@ -269,7 +269,7 @@ static int map_undocumented(const lt_call_t *call, const lt_upstream_response_t 
     case 503:
         lt_error_set(err, LT_ERR_UPSTREAM_UNAVAILABLE, "upstream_http_503", "the national system answered HTTP 503");
         err->retryable = true;
-        err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->unavailable_retry_after_s);
+        err->retry_after_s = lt_adapter_retry_after_seconds(resp->retry_after, (int)s->unavailable_retry_after_s);
         return -1;
     case 504:
         lt_error_set(err, LT_ERR_UPSTREAM_TIMEOUT, "upstream_http_504", "the national system answered HTTP 504");
@@ -288,13 +288,30 @@ static int map_failure(const lt_call_t *call, const lt_upstream_response_t *resp
     return row ? map_documented(call, row, resp, err) : map_undocumented(call, resp, err);
 }
 
-/* The record must be about the number asked for: someone else's must never reach the caller. */
-static bool same_person(const json_t *input, const json_t *record)
+/*
+ * The record must be about the number asked for: someone else's must never
+ * reach the caller. A record that does not carry the number asked by (the ICD
+ * does not say maSoBhxh or soDinhDanh is always sent) is the answer about
+ * that number, and carries it from here on.
+ */
+static bool same_person(const json_t *input, json_t *record)
 {
     const char *asked = json_string_value(json_object_get(input, PARAM));
     const char *key = asked && strlen(asked) == 12 ? "personal_id" : "insurance_number";
     const char *got = json_string_value(json_object_get(record, key));
+    if (asked != NULL && got == NULL) {
+        json_object_set_new(record, key, json_string(asked));
+        return true;
+    }
     return asked && got && strcmp(asked, got) == 0;
+}
+
+/* The ICD's 200 says "status": "OK"; one that says something else is not a record, one that says nothing is. */
+static bool status_ok(const json_t *body)
+{
+    const json_t *status = json_object_get(body, "status");
+    return status == NULL || json_is_null(status) ||
+           (json_is_string(status) && strcmp(json_string_value(status), "OK") == 0);
 }
 
 static lt_step_t parse(lt_call_t *call, const lt_upstream_response_t *resp, json_t **result,
@@ -305,8 +322,7 @@ static lt_step_t parse(lt_call_t *call, const lt_upstream_response_t *resp, json
         map_failure(call, resp, body, err);
         return LT_STEP_FAIL;
     }
-    const char *status = json_string_value(json_object_get(body, "status"));
-    if (body == NULL || status == NULL || strcmp(status, "OK") != 0) {
+    if (body == NULL || !status_ok(body)) {
         lt_error_set(err, LT_ERR_UPSTREAM_BAD, "bad_response",
                      body ? "the response's status is not OK" : "the response is not a JSON object");
         return LT_STEP_FAIL;
@@ -342,6 +358,7 @@ static const lt_operation_t operations[] = {
 
 const lt_adapter_t lt_insurance_adapter = {
     .name = "insurance",
+    .title = "Bảo hiểm xã hội · Social insurance",
     .operations = operations,
     .settings_load = settings_load,
     .settings_free = settings_free,

@@ -1,5 +1,6 @@
 /*
- * ICD "data" to canonical JSON. A missing or null optional member gives null;
+ * ICD "data" to canonical JSON. The ICD shows every member without saying any
+ * is always sent, so each may be missing: a missing or null member gives null;
  * a member of the wrong type or shape is a bad response, because guessing at
  * a national record's meaning is worse than refusing it. Unknown members are
  * ignored. The first problem wins and is reported by its JSON path only.
@@ -113,14 +114,12 @@ static const json_t *object(reader_t *r, const json_t *obj, const char *path, co
 }
 
 /* {"code": meaning or null, "source_code": code}, or null when the member carries no code. */
-static json_t *coded(reader_t *r, const json_t *obj, const char *path, const char *key,
-                     const lt_insurance_code_table_t *table)
+static json_t *coded(reader_t *r, const json_t *obj, const char *path, const char *key, const lt_code_table_t *table)
 {
     const char *source = text(r, obj, path, key, false);
     if (source == NULL)
         return json_null();
-    return json_pack("{s:o, s:s}", "code", string_or_null(lt_insurance_code_find(table, source)), "source_code",
-                     source);
+    return json_pack("{s:o, s:s}", "code", string_or_null(lt_code_value(table, source)), "source_code", source);
 }
 
 /* {"ma", "ten"} to {"code", "name"}; null when absent or both empty. */
@@ -143,7 +142,7 @@ static json_t *health_card(reader_t *r, const json_t *data)
     if (card == NULL)
         return json_null(); /* no current card */
     json_t *o = json_object();
-    json_object_set_new(o, "card_number", string_or_null(text(r, card, path, "maThe", true)));
+    json_object_set_new(o, "card_number", string_or_null(text(r, card, path, "maThe", false)));
     json_object_set_new(o, "valid_from", date(r, card, path, "giaTriTu", false, false));
     json_object_set_new(o, "valid_to", date(r, card, path, "giaTriDen", false, false));
     json_object_set_new(o, "initial_care_facility", code_and_name(r, card, path, "noiDkKcbBanDau"));
@@ -158,8 +157,6 @@ static json_t *contribution_time(reader_t *r, const json_t *bhxh)
     if (t == NULL)
         return json_null();
     json_t *years = integer(r, t, path, "nam", 0, 999), *months = integer(r, t, path, "thang", 0, 999);
-    if (json_is_null(years) || json_is_null(months))
-        bad(r, path, json_is_null(years) ? "nam" : "thang", "is missing");
     return json_pack("{s:o, s:o}", "years", years, "months", months);
 }
 
@@ -182,11 +179,11 @@ int lt_insurance_insured_to_json(lt_arena_t *a, const json_t *data, json_t **out
     if (!json_is_object(data))
         return lt_error_set(err, LT_ERR_UPSTREAM_BAD, "bad_response", "insured record: data is not an object");
     json_t *o = json_object();
-    json_object_set_new(o, "insurance_number", string_or_null(digits(&r, data, "data", "maSoBhxh", 10, true)));
+    json_object_set_new(o, "insurance_number", string_or_null(digits(&r, data, "data", "maSoBhxh", 10, false)));
     json_object_set_new(o, "personal_id", string_or_null(digits(&r, data, "data", "soDinhDanh", 12, false)));
     /* hoTen stays as the register writes it (upper case): re-casing Vietnamese names is not ours to do. */
-    json_object_set_new(o, "full_name", string_or_null(text(&r, data, "data", "hoTen", true)));
-    json_object_set_new(o, "birth_date", date(&r, data, "data", "ngaySinh", true, true));
+    json_object_set_new(o, "full_name", string_or_null(text(&r, data, "data", "hoTen", false)));
+    json_object_set_new(o, "birth_date", date(&r, data, "data", "ngaySinh", true, false));
     json_object_set_new(o, "sex", coded(&r, data, "data", "gioiTinh", &lt_insurance_sex));
     json_object_set_new(o, "health_insurance_card", health_card(&r, data));
     json_object_set_new(o, "social_insurance", social_insurance(&r, data));

@@ -24,14 +24,14 @@ static json_t *string_or_null(const char *s)
 }
 
 /* {"<key>": meaning or null, "source_code": code}, or null when the element carries no code. */
-static json_t *coded(lt_arena_t *a, const xmlNode *parent, const char *local, const lt_population_code_table_t *table,
+static json_t *coded(lt_arena_t *a, const xmlNode *parent, const char *local, const lt_code_table_t *table,
                      const char *key)
 {
     const char *source = field(a, parent, local);
     if (source == NULL)
         return json_null();
     json_t *o = json_object();
-    json_object_set_new(o, key, string_or_null(lt_population_code_find(table, source)));
+    json_object_set_new(o, key, string_or_null(lt_code_value(table, source)));
     json_object_set_new(o, "source_code", json_string(source));
     return o;
 }

@@ -3,45 +3,34 @@
 
 #include <string.h>
 
-#define ROWS(a) (a), sizeof(a) / sizeof((a)[0])
-
-static const lt_population_code_t sex_rows[] = {{"0", "unknown"}, {"1", "male"}, {"2", "female"}};
-const lt_population_code_table_t lt_population_sex = {"GioiTinh", ROWS(sex_rows)};
+/* Labelled as the ICD's sample comments each code. */
+static const lt_code_t sex_rows[] = {{"0", "unknown", "unknown"}, {"1", "male", "male"}, {"2", "female", "female"}};
+const lt_code_table_t lt_population_sex = LT_CODE_TABLE("GioiTinh", sex_rows);
 
 /*
  * The ICD names only 01 = Kinh. The full list of 54 groups is published by the
  * General Statistics Office; add it here from the operating agency's code list
  * rather than from memory, so a name is never wrong.
  */
-static const lt_population_code_t ethnicity_rows[] = {{"01", "Kinh"}};
-const lt_population_code_table_t lt_population_ethnicity = {"DanToc", ROWS(ethnicity_rows)};
+static const lt_code_t ethnicity_rows[] = {{"01", "Kinh", "Kinh"}};
+const lt_code_table_t lt_population_ethnicity = LT_CODE_TABLE("DanToc", ethnicity_rows);
 
 /* The ICD names only 00 = none; the same remark as for ethnicity applies. */
-static const lt_population_code_t religion_rows[] = {{"00", "none"}};
-const lt_population_code_table_t lt_population_religion = {"TonGiao", ROWS(religion_rows)};
+static const lt_code_t religion_rows[] = {{"00", "none", "none"}};
+const lt_code_table_t lt_population_religion = LT_CODE_TABLE("TonGiao", religion_rows);
 
-static const lt_population_code_t blood_rows[] = {
-    {"00", "unknown"}, {"01", "O"}, {"02", "A"}, {"03", "B"}, {"04", "AB"},
+static const lt_code_t blood_rows[] = {
+    {"00", "unknown", "unknown"}, {"01", "O", "O"}, {"02", "A", "A"}, {"03", "B", "B"}, {"04", "AB", "AB"},
 };
-const lt_population_code_table_t lt_population_blood_type = {"NhomMau", ROWS(blood_rows)};
+const lt_code_table_t lt_population_blood_type = LT_CODE_TABLE("NhomMau", blood_rows);
 
-static const lt_population_code_t marital_rows[] = {
-    {"0", "unknown"},
-    {"1", "single"},
-    {"2", "married"},
-    {"3", "divorced"},
+static const lt_code_t marital_rows[] = {
+    {"0", "unknown", "unknown"},
+    {"1", "single", "single"},
+    {"2", "married", "married"},
+    {"3", "divorced", "divorced"},
 };
-const lt_population_code_table_t lt_population_marital_status = {"TinhTrangHonNhan", ROWS(marital_rows)};
-
-const char *lt_population_code_find(const lt_population_code_table_t *table, const char *source)
-{
-    if (source == NULL)
-        return NULL;
-    for (size_t i = 0; i < table->nrows; i++)
-        if (strcmp(table->rows[i].source, source) == 0)
-            return table->rows[i].value;
-    return NULL;
-}
+const lt_code_table_t lt_population_marital_status = LT_CODE_TABLE("TinhTrangHonNhan", marital_rows);
 
 /*
  * DC-403 is the province's own unit lacking the right at the national system:

@@ -10,27 +10,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lt_codes.h"
 #include "lt_error.h"
 
-typedef struct lt_population_code {
-    const char *source; /* the upstream code, e.g. "1" */
-    const char *value;  /* its canonical meaning, e.g. "male" or "Kinh" */
-} lt_population_code_t;
-
-typedef struct lt_population_code_table {
-    const char *name; /* for documentation and tests */
-    const lt_population_code_t *rows;
-    size_t nrows;
-} lt_population_code_table_t;
-
-extern const lt_population_code_table_t lt_population_sex;            /* GioiTinh */
-extern const lt_population_code_table_t lt_population_ethnicity;      /* DanToc */
-extern const lt_population_code_table_t lt_population_religion;       /* TonGiao */
-extern const lt_population_code_table_t lt_population_blood_type;     /* NhomMau */
-extern const lt_population_code_table_t lt_population_marital_status; /* TinhTrangHonNhan */
-
-/* The canonical value for a source code, or NULL when the table does not know it. */
-const char *lt_population_code_find(const lt_population_code_table_t *table, const char *source);
+extern const lt_code_table_t lt_population_sex;            /* GioiTinh */
+extern const lt_code_table_t lt_population_ethnicity;      /* DanToc */
+extern const lt_code_table_t lt_population_religion;       /* TonGiao */
+extern const lt_code_table_t lt_population_blood_type;     /* NhomMau */
+extern const lt_code_table_t lt_population_marital_status; /* TinhTrangHonNhan */
 
 /* Which configured delay a fault's Retry-After takes. */
 typedef enum {

@@ -9,6 +9,7 @@
 
 #include "citizen.h"
 #include "lt_adapter.h"
+#include "lt_body.h"
 #include "lt_conf.h"
 #include "lt_date.h"
 #include "lt_ident.h"
@@ -16,10 +17,9 @@
 #include "lt_xml.h"
 #include "soap.h"
 
-#define DC             LT_POPULATION_NS_DC
-#define FULL_NAME_MAX  200 /* bytes, after NFC */
-#define INVALID_BODY   "invalid_body"
-#define FIELD_NAME_MAX 40
+#define DC            LT_POPULATION_NS_DC
+#define FULL_NAME_MAX 200 /* bytes, after NFC */
+#define INVALID_BODY  LT_BODY_INVALID
 
 /* ---- settings ---- */
 
@@ -88,51 +88,6 @@ static int settings_load(const json_t *section, const char *path, void **setting
 
 static const char *const body_fields[] = {"id", "full_name", "birth_date", NULL};
 
-static bool is_known_field(const char *key)
-{
-    for (size_t i = 0; body_fields[i] != NULL; i++)
-        if (strcmp(body_fields[i], key) == 0)
-            return true;
-    return false;
-}
-
-/* A field name is quoted back only when it cannot be personal data: letters, '_' and '-', no digits. */
-static bool is_quotable_name(const char *key)
-{
-    size_t n = 0;
-    for (; key[n]; n++) {
-        char c = key[n];
-        if (n >= FIELD_NAME_MAX || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-'))
-            return false;
-    }
-    return n > 0;
-}
-
-static int check_shape(json_t *input, lt_error_t *err)
-{
-    if (!json_is_object(input))
-        return lt_error_set(err, LT_ERR_BAD_REQUEST, INVALID_BODY, "body must be a JSON object");
-    const char *key;
-    json_t *v;
-    json_object_foreach(input, key, v)
-    {
-        if (is_known_field(key))
-            continue;
-        if (is_quotable_name(key))
-            return lt_error_set(err, LT_ERR_BAD_REQUEST, INVALID_BODY, "unknown field %s", key);
-        return lt_error_set(err, LT_ERR_BAD_REQUEST, INVALID_BODY, "body has an unknown field");
-    }
-    for (size_t i = 0; body_fields[i] != NULL; i++) {
-        v = json_object_get(input, body_fields[i]);
-        if (v == NULL)
-            return lt_error_set(err, LT_ERR_BAD_REQUEST, INVALID_BODY, "field %s is required", body_fields[i]);
-        /* An embedded NUL (\u0000) would make C see a different string from the one the caller sent. */
-        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-            return lt_error_set(err, LT_ERR_BAD_REQUEST, INVALID_BODY, "field %s must be a string", body_fields[i]);
-    }
-    return 0;
-}
-
 /* Trims and composes full_name, then writes it back so the upstream gets exactly what was checked. */
 static int normalise_full_name(json_t *input, lt_error_t *err)
 {
@@ -156,7 +111,7 @@ static int normalise_full_name(json_t *input, lt_error_t *err)
 
 static int validate(json_t *input, lt_error_t *err)
 {
-    if (check_shape(input, err) != 0)
+    if (lt_body_check(input, body_fields, body_fields, err) != 0)
         return -1;
     int year;
     if (lt_date_parse_request(json_string_value(json_object_get(input, "birth_date")), NULL, &year, err) != 0)
@@ -215,8 +170,8 @@ static lt_step_t build(lt_call_t *call, const char *operation, lt_upstream_reque
         return LT_STEP_FAIL;
     out->method = "POST";
     out->path = "/ws/dancu/v1";
-    lt_upstream_request_add_header(call->arena, out, "Content-Type", "text/xml; charset=utf-8");
-    lt_upstream_request_add_header(call->arena, out, "SOAPAction", lt_arena_sprintf(call->arena, "\"%s\"", operation));
+    lt_adapter_request_add_header(call->arena, out, "Content-Type", "text/xml; charset=utf-8");
+    lt_adapter_request_add_header(call->arena, out, "SOAPAction", lt_arena_sprintf(call->arena, "\"%s\"", operation));
     /* Remember the id actually sent: the response must echo this one. */
     call->scratch = lt_arena_strdup(call->arena, ctx->message_id);
     return LT_STEP_DONE;
@@ -293,6 +248,9 @@ static lt_step_t parse_verify(lt_call_t *call, const lt_upstream_response_t *res
     return LT_STEP_DONE;
 }
 
+/* Sensitive personal data under Decree 13/2023 (Art. 2.4): released only to a client whose field list names it. */
+static const char *const sensitive_citizen_fields[] = {"ethnicity", "religion", NULL};
+
 static const lt_operation_t operations[] = {
     {
         .name = "lookup",
@@ -301,6 +259,7 @@ static const lt_operation_t operations[] = {
         .input_kind = LT_INPUT_JSON_BODY,
         .idempotent = true,
         .personal_data = true,
+        .sensitive_fields = sensitive_citizen_fields,
         .validate = validate,
         .build = build_lookup,
         .parse = parse_lookup,
@@ -321,6 +280,7 @@ static const lt_operation_t operations[] = {
 
 const lt_adapter_t lt_population_adapter = {
     .name = "population",
+    .title = "Dân cư · Population",
     .operations = operations,
     .settings_load = settings_load,
     .settings_free = settings_free,

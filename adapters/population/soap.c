@@ -146,9 +146,9 @@ static int map_http_status(const lt_population_settings_t *s, const lt_upstream_
     case 503:
         lt_error_set(err, LT_ERR_UPSTREAM_UNAVAILABLE, "upstream_http_503", "the national platform answered HTTP 503");
         err->retryable = true;
-        err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->platform_retry_after_s);
+        err->retry_after_s = lt_adapter_retry_after_seconds(resp->retry_after, (int)s->platform_retry_after_s);
         /* Only a wait the platform itself asked for holds back our retries; our default is advice to callers. */
-        err->upstream_wait_s = lt_upstream_retry_after_seconds(resp->retry_after, 0);
+        err->upstream_wait_s = lt_adapter_retry_after_seconds(resp->retry_after, 0);
         return -1;
     case 504:
         lt_error_set(err, LT_ERR_UPSTREAM_TIMEOUT, "upstream_http_504", "the national platform answered HTTP 504");
@@ -160,21 +160,27 @@ static int map_http_status(const lt_population_settings_t *s, const lt_upstream_
     }
 }
 
+/* A run of 8 or more digits might be an identifier or a birth date: upstream text holding one is never shown. */
+static bool has_long_digit_run(const char *s)
+{
+    int run = 0;
+    for (const char *p = s; *p; p++) {
+        run = (*p >= '0' && *p <= '9') ? run + 1 : 0;
+        if (run >= 8)
+            return true;
+    }
+    return false;
+}
+
 /*
  * The faultstring, if it is fit to show the caller: whitespace squeezed, cut to
  * FAULTSTRING_MAX bytes, and withheld entirely when it holds a run of 8 or more
- * digits (it might quote an identifier or a birth date). NULL when withheld.
+ * digits. NULL when withheld.
  */
 static const char *safe_faultstring(lt_arena_t *a, const char *fs)
 {
-    if (fs == NULL || *fs == '\0' || !lt_xml_is_valid_text(fs))
+    if (fs == NULL || *fs == '\0' || !lt_xml_is_valid_text(fs) || has_long_digit_run(fs))
         return NULL;
-    int run = 0;
-    for (const char *p = fs; *p; p++) {
-        run = (*p >= '0' && *p <= '9') ? run + 1 : 0;
-        if (run >= 8)
-            return NULL;
-    }
     char *t = lt_text_squeeze(a, fs);
     for (char *p = t; *p; p++)
         if (*p == '"')
@@ -182,7 +188,7 @@ static const char *safe_faultstring(lt_arena_t *a, const char *fs)
     return lt_text_truncate_utf8(a, t, FAULTSTRING_MAX);
 }
 
-/* True for a short token made of [A-Za-z0-9._-]: safe to use as a code or to quote. */
+/* True for a short token made of [A-Za-z0-9._-], without a long run of digits: safe to use as a code or to quote. */
 static bool is_token(const char *s, size_t max)
 {
     size_t n = 0;
@@ -193,7 +199,7 @@ static bool is_token(const char *s, size_t max)
         if (!ok || n >= max)
             return false;
     }
-    return n > 0;
+    return n > 0 && !has_long_digit_run(s);
 }
 
 /* SOAP 1.1 fault children are unqualified, but a default-namespace rewrite can put them in the envelope's. */

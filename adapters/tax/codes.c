@@ -3,36 +3,25 @@
 
 #include <string.h>
 
-#define ROWS(a) (a), sizeof(a) / sizeof((a)[0])
-
-static const lt_tax_code_t type_rows[] = {
-    {"TC", "organisation"},
-    {"HKD", "household_business"},
-    {"CN", "individual"},
+/* Labelled as the ICD describes each code. */
+static const lt_code_t type_rows[] = {
+    {"TC", "organisation", "organisation"},
+    {"HKD", "household_business", "household business"},
+    {"CN", "individual", "individual"},
 };
-const lt_tax_code_table_t lt_tax_taxpayer_types = {"LoaiNNT", ROWS(type_rows)};
+const lt_code_table_t lt_tax_taxpayer_types = LT_CODE_TABLE("LoaiNNT", type_rows);
 
-static const lt_tax_code_t status_rows[] = {
-    {"00", "active"},
-    {"01", "ceased_closed"},
-    {"02", "moved"},
-    {"03", "ceased_not_closed"},
-    {"04", "active_household_individual"},
-    {"05", "suspended"},
-    {"06", "not_at_address"},
-    {"07", "pending_bankruptcy"},
+static const lt_code_t status_rows[] = {
+    {"00", "active", "active"},
+    {"01", "ceased_closed", "ceased, tax code closed"},
+    {"02", "moved", "moved to another tax office"},
+    {"03", "ceased_not_closed", "ceased, closure not completed"},
+    {"04", "active_household_individual", "active, household or individual"},
+    {"05", "suspended", "temporarily suspended"},
+    {"06", "not_at_address", "not operating at the registered address"},
+    {"07", "pending_bankruptcy", "awaiting bankruptcy procedure"},
 };
-const lt_tax_code_table_t lt_tax_statuses = {"TrangThai", ROWS(status_rows)};
-
-const char *lt_tax_code_find(const lt_tax_code_table_t *table, const char *source)
-{
-    if (source == NULL)
-        return NULL;
-    for (size_t i = 0; i < table->nrows; i++)
-        if (strcmp(table->rows[i].source, source) == 0)
-            return table->rows[i].value;
-    return NULL;
-}
+const lt_code_table_t lt_tax_statuses = LT_CODE_TABLE("TrangThai", status_rows);
 
 /*
  * MaKetQua 2 is a 400 although the gateway checked the code first: the

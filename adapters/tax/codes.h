@@ -10,24 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lt_codes.h"
 #include "lt_error.h"
 
-typedef struct lt_tax_code {
-    const char *source; /* the upstream code, e.g. "TC" */
-    const char *value;  /* its canonical meaning, e.g. "organisation" */
-} lt_tax_code_t;
-
-typedef struct lt_tax_code_table {
-    const char *name; /* the ICD element, for documentation and tests */
-    const lt_tax_code_t *rows;
-    size_t nrows;
-} lt_tax_code_table_t;
-
-extern const lt_tax_code_table_t lt_tax_taxpayer_types; /* LoaiNNT */
-extern const lt_tax_code_table_t lt_tax_statuses;       /* TrangThai */
-
-/* The canonical value for a source code, or NULL when the table does not know it. */
-const char *lt_tax_code_find(const lt_tax_code_table_t *table, const char *source);
+extern const lt_code_table_t lt_tax_taxpayer_types; /* LoaiNNT */
+extern const lt_code_table_t lt_tax_statuses;       /* TrangThai */
 
 /* What one MaKetQua means for the caller. MaKetQua 0 (found) is not an error and has no row. */
 typedef struct lt_tax_result {

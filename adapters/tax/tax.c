@@ -163,8 +163,8 @@ static lt_step_t build(lt_call_t *call, lt_upstream_request_t *out, lt_error_t *
         return LT_STEP_FAIL;
     out->method = "POST";
     out->path = LT_TAX_PATH;
-    lt_upstream_request_add_header(call->arena, out, "Content-Type", "application/xml; charset=utf-8");
-    lt_upstream_request_add_header(call->arena, out, "X-API-Key", s->api_key);
+    lt_adapter_request_add_header(call->arena, out, "Content-Type", "application/xml; charset=utf-8");
+    lt_adapter_request_add_header(call->arena, out, "X-API-Key", s->api_key);
     /* Remember the id actually sent: the response must echo this one. */
     call->scratch = lt_arena_strdup(call->arena, q.message_id);
     return LT_STEP_DONE;
@@ -188,9 +188,14 @@ static lt_step_t parse(lt_call_t *call, const lt_upstream_response_t *resp, json
     json_t *taxpayer;
     if (lt_tax_taxpayer_to_json(call->arena, nnt, &taxpayer, err) != 0)
         return LT_STEP_FAIL;
-    /* A record for another code than the one asked about must never reach the caller. */
+    /* A record for another code than the one asked about must never reach the caller. One that names no code is
+     * the registry's answer about the code this request asked about (MaKetQua 0 for our MST). */
     const char *asked = json_string_value(json_object_get(call->input, PARAM));
     const char *got = json_string_value(json_object_get(taxpayer, "tax_code"));
+    if (got == NULL && asked != NULL) {
+        json_object_set_new(taxpayer, "tax_code", json_string(asked));
+        got = asked;
+    }
     if (asked == NULL || strcmp(asked, got) != 0) {
         json_decref(taxpayer);
         lt_error_set(err, LT_ERR_UPSTREAM_BAD, "upstream_record_mismatch",
@@ -219,6 +224,7 @@ static const lt_operation_t operations[] = {
 
 const lt_adapter_t lt_tax_adapter = {
     .name = "tax",
+    .title = "Thuế · Tax",
     .operations = operations,
     .settings_load = settings_load,
     .settings_free = settings_free,

@@ -24,13 +24,13 @@ static json_t *string_or_null(const char *s)
 }
 
 /* {"code": meaning or null, "source_code": code}, or null when the element carries no code. */
-static json_t *coded(lt_arena_t *a, const xmlNode *parent, const char *local, const lt_tax_code_table_t *table)
+static json_t *coded(lt_arena_t *a, const xmlNode *parent, const char *local, const lt_code_table_t *table)
 {
     const char *source = field(a, parent, local);
     if (source == NULL)
         return json_null();
     json_t *o = json_object();
-    json_object_set_new(o, "code", string_or_null(lt_tax_code_find(table, source)));
+    json_object_set_new(o, "code", string_or_null(lt_code_value(table, source)));
     json_object_set_new(o, "source_code", json_string(source));
     return o;
 }
@@ -63,18 +63,15 @@ static int date(lt_arena_t *a, const xmlNode *parent, const char *local, json_t 
     return 0;
 }
 
-static int missing(lt_error_t *err, const char *what)
-{
-    return lt_error_set(err, LT_ERR_UPSTREAM_BAD, "bad_response", "taxpayer record has no %s", what);
-}
-
+/*
+ * The ICD shows every element of NguoiNopThue without saying any is always
+ * sent, so each may be missing or empty: TenNNT gives a null name, and a
+ * missing MST leaves tax_code null for the caller to fill with the code the
+ * answer is about.
+ */
 int lt_tax_taxpayer_to_json(lt_arena_t *a, const xmlNode *nnt, json_t **out, lt_error_t *err)
 {
     const char *mst = field(a, nnt, "MST"), *name = field(a, nnt, "TenNNT");
-    if (mst == NULL)
-        return missing(err, "MST");
-    if (name == NULL)
-        return missing(err, "TenNNT");
     json_t *registered = NULL, *changed = NULL;
     if (date(a, nnt, "NgayCapMST", &registered, err) != 0)
         return -1;
@@ -83,8 +80,8 @@ int lt_tax_taxpayer_to_json(lt_arena_t *a, const xmlNode *nnt, json_t **out, lt_
         return -1;
     }
     json_t *o = json_object();
-    json_object_set_new(o, "tax_code", json_string(mst));
-    json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "tax_code", string_or_null(mst));
+    json_object_set_new(o, "name", string_or_null(name));
     json_object_set_new(o, "taxpayer_type", coded(a, nnt, "LoaiNNT", &lt_tax_taxpayer_types));
     json_object_set_new(o, "head_office_address", string_or_null(field(a, nnt, "DiaChiTruSo")));
     json_object_set_new(o, "tax_office", tax_office(a, nnt));

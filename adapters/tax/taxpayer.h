@@ -13,7 +13,8 @@
 #include "lt_arena.h"
 #include "lt_error.h"
 
-/* *out is a new reference. Fails with LT_ERR_UPSTREAM_BAD "bad_response" for a missing MST or TenNNT, or a bad date. */
+/* *out is a new reference; tax_code and name are null when MST and TenNNT are missing. Fails with LT_ERR_UPSTREAM_BAD
+ * "bad_response" for a date that is not a real dd/MM/yyyy. */
 int lt_tax_taxpayer_to_json(lt_arena_t *a, const xmlNode *nnt, json_t **out, lt_error_t *err);
 
 #endif

@@ -12,9 +12,8 @@
 
 #define NS LT_TAX_NS
 
-#define BAD_RESPONSE  "bad_response"
-#define MOTA_MAX      120 /* bytes of the registry's MoTa worth showing */
-#define RESULT_SYSTEM "9"
+#define BAD_RESPONSE "bad_response"
+#define MOTA_MAX     120 /* bytes of the registry's MoTa worth showing */
 
 /* ---- building ---- */
 
@@ -87,8 +86,8 @@ static int unavailable(const lt_tax_settings_t *s, const lt_upstream_response_t 
     else
         lt_error_set(err, LT_ERR_UPSTREAM_UNAVAILABLE, "upstream_http_503", "the taxpayer registry answered HTTP 503");
     err->retryable = true;
-    err->retry_after_s = lt_upstream_retry_after_seconds(resp->retry_after, (int)s->retry_after_s);
-    err->upstream_wait_s = rate_limit ? err->retry_after_s : lt_upstream_retry_after_seconds(resp->retry_after, 0);
+    err->retry_after_s = lt_adapter_retry_after_seconds(resp->retry_after, (int)s->retry_after_s);
+    err->upstream_wait_s = rate_limit ? err->retry_after_s : lt_adapter_retry_after_seconds(resp->retry_after, 0);
     return -1;
 }
 
@@ -151,15 +150,16 @@ static int map_result(lt_arena_t *a, const xmlNode *root, const char *ma, lt_err
 }
 
 /*
- * MaYeuCau must echo ours: an answer to some other request must never be read
- * as the answer to this one. A system error (9) may come from a front end that
- * never read the request, so there its absence is tolerated.
+ * MaYeuCau, when the registry sends it, must echo ours: an answer to some
+ * other request must never be read as the answer to this one. The ICD shows
+ * the element but never says it is always sent, nor that a client must check
+ * it, so an answer without one is read as the answer to this exchange.
  */
-static int check_echo(lt_arena_t *a, const xmlNode *root, const char *ma, const char *message_id, lt_error_t *err)
+static int check_echo(lt_arena_t *a, const xmlNode *root, const char *message_id, lt_error_t *err)
 {
     const char *id = lt_xml_text(a, lt_xml_child(root, NS, "MaYeuCau"));
     if (id == NULL || *id == '\0')
-        return strcmp(ma, RESULT_SYSTEM) == 0 ? 0 : bad_response(err, "response has no MaYeuCau");
+        return 0;
     if (message_id == NULL || strcmp(id, message_id) != 0)
         return lt_error_set(err, LT_ERR_UPSTREAM_BAD, "upstream_id_mismatch",
                             "response MaYeuCau does not match the request's id");
@@ -179,7 +179,7 @@ static int read_document(lt_arena_t *a, const lt_upstream_response_t *resp, cons
     const char *ma = lt_xml_text(a, lt_xml_child(root, NS, "MaKetQua"));
     if (ma == NULL || *ma == '\0')
         return bad_response(err, "response has no MaKetQua");
-    if (check_echo(a, root, ma, message_id, err) != 0)
+    if (check_echo(a, root, message_id, err) != 0)
         return -1;
     if (strcmp(ma, "0") != 0)
         return map_result(a, root, ma, err);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 char *fixture_read(lt_arena_t *a, const char *name, size_t *len)
 {
@@ -22,38 +21,9 @@ char *fixture_replace(lt_arena_t *a, const char *s, const char *from, const char
     return lt_test_replace(a, s, from, to);
 }
 
-char *fixture_file(const char *text)
-{
-    char *path = strdup("/tmp/lt-business-test-XXXXXX");
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    size_t n = strlen(text);
-    assert_int_equal(write(fd, text, n), (ssize_t)n);
-    close(fd);
-    return path;
-}
-
-void fixture_file_remove(char *path)
-{
-    if (path != NULL)
-        unlink(path);
-    free(path);
-}
-
 int fixture_settings(const char *json, const char *secret_text, void **settings, lt_error_t *err)
 {
-    lt_arena_t *a = lt_arena_new();
-    char *secret = fixture_file(secret_text);
-    const char *text = strstr(json, "@SECRET@") ? fixture_replace(a, json, "@SECRET@", secret) : json;
-    json_error_t jerr;
-    json_t *conf = json_loads(text, 0, &jerr);
-    if (conf == NULL)
-        fail_msg("bad settings JSON in test: %s", jerr.text);
-    int rc = lt_business_adapter.settings_load(conf, SERVICE_PATH, settings, err);
-    json_decref(conf);
-    fixture_file_remove(secret);
-    lt_arena_destroy(a);
-    return rc;
+    return lt_test_settings_load(&lt_business_adapter, json, "@SECRET@", secret_text, SERVICE_PATH, settings, err);
 }
 
 const lt_operation_t *fixture_lookup(void)

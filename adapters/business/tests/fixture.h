@@ -24,10 +24,6 @@ char *fixture_read(lt_arena_t *a, const char *name, size_t *len);
 /* A copy of s with every occurrence of from replaced by to, in arena memory (fails if from does not occur). */
 char *fixture_replace(lt_arena_t *a, const char *s, const char *from, const char *to);
 
-/* A temporary file holding text; its path (malloc'd). Remove with fixture_file_remove. */
-char *fixture_file(const char *text);
-void fixture_file_remove(char *path);
-
 /* settings_load over a JSON text (the secret file path is substituted for "@SECRET@"). 0 or -1 with err. */
 int fixture_settings(const char *json, const char *secret_text, void **settings, lt_error_t *err);
 

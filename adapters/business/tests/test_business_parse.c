@@ -230,13 +230,42 @@ static void record_for_another_code(void **state)
     assert_failure(&o, LT_ERR_UPSTREAM_BAD, "upstream_record_mismatch");
 }
 
+/*
+ * The ICD shows maSoDoanhNghiep and tenDoanhNghiep but never says they are always sent: a record without its code
+ * is the answer about the code asked, one without its name has a null name. Neither is a 502.
+ */
+static void missing_code_and_name(void **state)
+{
+    fixture_call_t *fc = *state;
+    const char *body = fixture_read(fc->arena, "lookup-200.json", NULL);
+    static const char *const codes[][2] = {{"\"maSoDoanhNghiep\": \"0100233488\",", ""},
+                                           {"\"maSoDoanhNghiep\": \"0100233488\"", "\"maSoDoanhNghiep\": null"},
+                                           {"\"maSoDoanhNghiep\": \"0100233488\"", "\"maSoDoanhNghiep\": \" \""}};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        outcome_t o =
+            run_body(fc, 200, "application/json", fixture_replace(fc->arena, body, codes[i][0], codes[i][1]), NULL);
+        assert_result(&o, ICD_BUSINESS);
+    }
+    static const char *const names[] = {"\"tenDoanhNghiep\": null", "\"tenDoanhNghiep\": \"  \"", "\"x\": 1"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *cut =
+            fixture_replace(fc->arena, body, "\"tenDoanhNghiep\": \"CÔNG TY CỔ PHẦN PHẦN MỀM HÀ THÀNH\"", names[i]);
+        outcome_t o = run_body(fc, 200, "application/json", cut, NULL);
+        if (o.step != LT_STEP_DONE)
+            fail_msg("case %zu refused: %s", i, o.err.detail);
+        assert_true(json_is_null(json_object_get(o.result, "name")));
+        assert_string_equal(json_string_value(json_object_get(o.result, "code")), ICD_CODE);
+        assert_string_equal(json_string_value(json_object_get(o.result, "short_name")), "HTS JSC");
+        json_decref(o.result);
+    }
+}
+
 /* Replacements of the ICD sample that each make the answer unusable: wrong types, bad dates, duplicates. */
 static void hostile_records(void **state)
 {
     static const char *const cases[][2] = {
-        {"\"maSoDoanhNghiep\": \"0100233488\",", ""},
+        {"\"maSoDoanhNghiep\": \"0100233488\"", "\"maSoDoanhNghiep\": 100233488"},
         {"\"tenDoanhNghiep\": \"CÔNG TY CỔ PHẦN PHẦN MỀM HÀ THÀNH\"", "\"tenDoanhNghiep\": 42"},
-        {"\"tenDoanhNghiep\": \"CÔNG TY CỔ PHẦN PHẦN MỀM HÀ THÀNH\"", "\"tenDoanhNghiep\": \"  \""},
         {"\"tenVietTat\": \"HTS JSC\"", "\"tenVietTat\": [\"HTS\"]"},
         {"\"tenVietTat\": \"HTS JSC\"", "\"tenVietTat\": \"HTS JSC\", \"tenVietTat\": \"X\""},
         {"{\"ma\": \"CTCP\", \"ten\": \"Công ty cổ phần\"}", "\"CTCP\""},
@@ -423,6 +452,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(capital_largest_int64, setup_icd, teardown),
         cmocka_unit_test_setup_teardown(capital_refused, setup_icd, teardown),
         cmocka_unit_test_setup_teardown(record_for_another_code, setup_icd, teardown),
+        cmocka_unit_test_setup_teardown(missing_code_and_name, setup_icd, teardown),
         cmocka_unit_test_setup_teardown(hostile_records, setup_icd, teardown),
         cmocka_unit_test_setup_teardown(unusable_bodies, setup_icd, teardown),
         cmocka_unit_test_setup_teardown(json_error_detail_never_quotes_the_body, setup_icd, teardown),

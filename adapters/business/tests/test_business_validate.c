@@ -13,6 +13,7 @@
 
 #include "business.h"
 #include "fixture.h"
+#include "lt_adapters.h"
 
 static int check(const char *code, lt_error_t *err)
 {

@@ -270,6 +270,28 @@ static void faultstring_with_digits_withheld(void **state)
     assert_null(strstr(o.err.detail, "national system says"));
 }
 
+/* A faultcode or MaLoi that might quote an identifier is not quoted either: it is a token, but not a safe one. */
+static void fault_codes_with_digits_withheld(void **state)
+{
+    fixture_call_t *fc = *state;
+    const char *body = fixture_read(fc->arena, "fault-xroad-server.xml", NULL);
+    const char *leaky =
+        fixture_replace(fc->arena, body, "Server.ServerProxy.ServiceFailed", "Server.Failed.001095012345");
+    outcome_t o = run_body(fc, "lookup", 500, leaky, strlen(leaky), NULL);
+    assert_error(&o, 503, "xroad_server_fault", 30, true);
+    assert_non_null(strstr(o.err.detail, "failed: ?")); /* and run_body() checked the number is not there */
+
+    body = fixture_read(fc->arena, "fault-dc-999.xml", NULL);
+    leaky = fixture_replace(fc->arena, body, "<dc:MaLoi>DC-999</dc:MaLoi>", "<dc:MaLoi>DC-001095012345</dc:MaLoi>");
+    o = run_body(fc, "lookup", 500, leaky, strlen(leaky), NULL);
+    assert_error(&o, 502, "upstream_fault", 0, false);
+    /* Seven digits are no identifier: still quoted, as code and in the detail. */
+    leaky = fixture_replace(fc->arena, body, "<dc:MaLoi>DC-999</dc:MaLoi>", "<dc:MaLoi>DC-1234567</dc:MaLoi>");
+    o = run_body(fc, "lookup", 500, leaky, strlen(leaky), NULL);
+    assert_error(&o, 502, "DC-1234567", 0, false);
+    assert_non_null(strstr(o.err.detail, "DC-1234567"));
+}
+
 /* A fault carrying a header for another message is not ours to map. */
 static void fault_with_wrong_id(void **state)
 {
@@ -471,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(xroad_faults, setup_lookup, teardown),
         cmocka_unit_test_setup_teardown(fault_without_code, setup_lookup, teardown),
         cmocka_unit_test_setup_teardown(faultstring_with_digits_withheld, setup_lookup, teardown),
+        cmocka_unit_test_setup_teardown(fault_codes_with_digits_withheld, setup_lookup, teardown),
         cmocka_unit_test_setup_teardown(fault_with_wrong_id, setup_lookup, teardown),
         cmocka_unit_test_setup_teardown(http_statuses, setup_lookup, teardown),
         cmocka_unit_test_setup_teardown(http_500_or_200_without_soap, setup_lookup, teardown),

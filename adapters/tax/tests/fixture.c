@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_TEMP_FILES 32
 
@@ -29,22 +28,16 @@ char *fixture_replace(lt_arena_t *a, const char *s, const char *from, const char
 
 char *fixture_temp_file(lt_arena_t *a, const char *text, size_t len)
 {
-    char path[] = "/tmp/lt-tax-test-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, len), (ssize_t)len);
-    close(fd);
     assert_true(ntemp_files < MAX_TEMP_FILES);
-    temp_files[ntemp_files++] = strdup(path);
+    char *path = lt_test_temp_file(text, len);
+    temp_files[ntemp_files++] = path;
     return lt_arena_strdup(a, path);
 }
 
 void fixture_files_cleanup(void)
 {
-    for (size_t i = 0; i < ntemp_files; i++) {
-        unlink(temp_files[i]);
-        free(temp_files[i]);
-    }
+    for (size_t i = 0; i < ntemp_files; i++)
+        lt_test_temp_file_remove(temp_files[i]);
     ntemp_files = 0;
 }
 
