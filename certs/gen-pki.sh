@@ -16,12 +16,16 @@ set -euo pipefail
 readonly CA_DAYS=3650
 readonly LEAF_DAYS=825
 readonly MIN_VALID_SECONDS=86400 # regenerate when anything expires within a day
-readonly SIM_SYSTEMS=(population business tax insurance payment)
+readonly CRL_DAYS=30              # the province CA's revocation list: nextUpdate 30 days after it is made
+readonly REVOKED=(revoked-client) # what that list revokes
+readonly SIM_SYSTEMS=(population business tax insurance payment land civil-status public-portal)
 # Shared secrets between the gateway and the simulators (OAuth client secret,
-# API key, HMAC key, payment hash secret, webhook secret): 256 random bits as
-# hex, one file each, made once and kept.
+# API key, HMAC key, payment hash secret, webhook secret, the civil-status
+# service account's password, the public-service portal's account password),
+# and the gateway's own (cache keys, the admin listener's token): 256 random
+# bits as hex, one file each (mode 0600), made once and kept.
 readonly SECRETS=(business-client.secret tax-api.key insurance-hmac.secret payment-hash.secret webhook.secret
-    cache-hmac.key cache-aead.key)
+    cache-hmac.key cache-aead.key civil-status.password public-portal.secret admin.token)
 SCRATCH="" # global so that the EXIT trap still sees it after main returns
 
 usage() {
@@ -33,21 +37,28 @@ Creates the development PKI in OUTDIR (ECDSA P-256, SHA-256):
   gateway           the gateway's API server certificate (localhost, 127.0.0.1, ::1)
   portal            client certificate CN=portal
   district-office   client certificate CN=district-office
+  revoked-client    client certificate CN=revoked-client, listed in province-ca.crl
+  province-ca.crl   the province CA's revocation list (PEM, 30 days), revoking revoked-client;
+                    certs/gen-crl.sh makes others (another list of revoked certificates, DER,
+                    past dates)
   webhook-sim       server certificate of the portal's webhook receiver (lienthong-sim --system webhook)
   national-ca       CA of the national platform (signs the *-sim and gateway-national)
   <system>-sim      server certificates of the simulators:
-                    population business tax insurance payment
+                    population business tax insurance payment land civil-status public-portal
   gateway-national  the gateway's client certificate toward the national side
   outsider-ca       an unrelated CA
   outsider-client   client certificate CN=portal from outsider-ca (must be refused)
 
 And the shared secrets of the dev stand-ins, 256 random bits as hex:
   business-client.secret  insurance-hmac.secret  tax-api.key
-  payment-hash.secret     webhook.secret
+  payment-hash.secret     webhook.secret   civil-status.password
   cache-hmac.key          cache-aead.key   (the cache's key-naming and value-encryption keys)
+  public-portal.secret    (the national public-service portal's account password)
+  admin.token             the bearer token of admin changes (listeners.admin.token_file)
 
 Does nothing when every file exists and every certificate is valid for more
-than one more day. --force regenerates everything.
+than one more day (a revocation list that is missing, out of date within a day
+or no longer matches its CA is remade alone). --force regenerates everything.
 EOF
 }
 
@@ -63,6 +74,12 @@ file_sets() {
     echo "gateway:province-ca"
     echo "portal:province-ca"
     echo "district-office:province-ca"
+    # Valid certificates of the provincial CA that the dev config lists as no client, or that share the portal's
+    # CN: access control, not the handshake, must keep them out.
+    echo "other-portal:province-ca"
+    echo "portal-twin:province-ca"
+    # A client certificate the province CA revoked: province-ca.crl lists it, so the handshake refuses it.
+    echo "revoked-client:province-ca"
     # The portal's webhook receiver is a province system: the gateway checks it against the province CA.
     echo "webhook-sim:province-ca"
     echo "national-ca:self"
@@ -85,6 +102,9 @@ subject_of() {
     gateway) echo "/C=VN/O=Lien Thong Dev/CN=localhost" ;;
     portal) echo "/C=VN/O=Lien Thong Dev/CN=portal" ;;
     district-office) echo "/C=VN/O=Lien Thong Dev/CN=district-office" ;;
+    other-portal) echo "/C=VN/O=Lien Thong Dev/CN=other-portal" ;;
+    portal-twin) echo "/C=VN/O=Lien Thong Dev/CN=portal" ;;
+    revoked-client) echo "/C=VN/O=Lien Thong Dev/CN=revoked-client" ;;
     gateway-national) echo "/C=VN/O=Lien Thong Dev/CN=lienthong-gateway" ;;
     outsider-client) echo "/C=VN/O=Outsider Dev/CN=portal" ;;
     webhook-sim) echo "/C=VN/O=Lien Thong Dev/CN=webhook-sim" ;;
@@ -98,7 +118,9 @@ section_of() {
     *-ca) echo "v3_ca" ;;
     gateway) echo "gateway_server" ;;
     *-sim) echo "sim_server" ;;
-    portal | district-office | gateway-national | outsider-client) echo "client" ;;
+    portal | district-office | other-portal | portal-twin | revoked-client | gateway-national | outsider-client)
+        echo "client"
+        ;;
     *) die "no extension section for $1" ;;
     esac
 }
@@ -158,6 +180,30 @@ is_complete() {
         fi
     done < <(file_sets)
     return 0
+}
+
+# The province CA's list: present, signed by the current CA, valid for another day, and revoking exactly REVOKED.
+crl_is_current() {
+    local dir="$1" crl="$1/province-ca.crl" next name serial
+    [[ -s "$crl" ]] || return 1
+    openssl crl -in "$crl" -CAfile "$dir/province-ca.crt" -noout >/dev/null 2>&1 || return 1
+    next="$(openssl crl -in "$crl" -noout -nextupdate 2>/dev/null)" || return 1
+    next="$(date -u -d "${next#nextUpdate=}" +%s 2>/dev/null)" || return 1
+    ((next > $(date -u +%s) + MIN_VALID_SECONDS)) || return 1
+    for name in "${REVOKED[@]}"; do
+        serial="$(openssl x509 -in "$dir/$name.crt" -noout -serial 2>/dev/null)" || return 1
+        openssl crl -in "$crl" -noout -text | grep -qi "Serial Number: ${serial#serial=}\$" || return 1
+    done
+}
+
+make_crl() {
+    local dir="$1" name
+    local -a args=()
+    for name in "${REVOKED[@]}"; do
+        args+=(--revoke "$name")
+    done
+    bash "$(dirname "${BASH_SOURCE[0]}")/gen-crl.sh" --days "$CRL_DAYS" "${args[@]}" "$dir" "$dir/province-ca.crl"
+    echo "gen-pki: $dir/province-ca.crl"
 }
 
 # Secrets are independent of the certificates: made when missing, never rotated by this script.
@@ -235,6 +281,7 @@ main() {
     outdir="$(cd "$outdir" && pwd)"
     ensure_secrets "$outdir"
     if ((!force)) && is_complete "$outdir"; then
+        crl_is_current "$outdir" || make_crl "$outdir"
         exit 0
     fi
 
@@ -267,6 +314,7 @@ main() {
         mv -f "$work/$name.crt" "$outdir/$name.crt"
         echo "gen-pki: $outdir/$name.crt, $name.key"
     done < <(file_sets)
+    make_crl "$outdir"
 }
 
 main "$@"
