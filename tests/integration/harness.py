@@ -45,9 +45,15 @@ HOST = "127.0.0.1"
 
 PKI_FILES = [
     "province-ca.crt", "gateway.crt", "gateway.key", "portal.crt", "portal.key",
-    "district-office.crt", "district-office.key", "national-ca.crt",
+    "district-office.crt", "district-office.key", "other-portal.crt", "other-portal.key",
+    "portal-twin.crt", "portal-twin.key", "national-ca.crt",
     "population-sim.crt", "population-sim.key", "gateway-national.crt", "gateway-national.key",
     "outsider-ca.crt", "outsider-client.crt", "outsider-client.key",
+    "land-sim.crt", "land-sim.key",
+    "civil-status-sim.crt", "civil-status-sim.key", "civil-status.password",
+    # Revocation: a revoked client, the province CA's list, and the CA's key, which certs/gen-crl.sh signs other
+    # lists with at test time.
+    "revoked-client.crt", "revoked-client.key", "province-ca.crl", "province-ca.key",
 ]
 
 # ---------------------------------------------------------------------------
@@ -253,25 +259,14 @@ def https_request(port, method, path, body=None, headers=None, cert="portal", ti
         r = _do_request(conn, method, path, body, headers)
     finally:
         conn.close()
-    check_against_schema(path, r)
+    check_against_schema(path, r, method)
     return r
 
 
-# Which schema a successful answer on each api route must match (schemas/, pinned by docs/api.md).
-ROUTE_SCHEMAS = (
-    ("/v1/citizens/lookup", "citizen.schema.json"),
-    ("/v1/citizens/verify", "verification.schema.json"),
-    ("/v1/businesses/", "business.schema.json"),
-    ("/v1/taxpayers/", "taxpayer.schema.json"),
-    ("/v1/insured/", "insured.schema.json"),
-    ("/v1/payments/", "payment.schema.json"),
-    ("/v1/payments", "payment_created.schema.json"),
-)
-
-
-def check_against_schema(path, r):
-    """Every real answer of the api listener is checked: 200s against their route's record schema, every
-    problem+json against problem.schema.json. A violation fails the test that made the request."""
+def check_against_schema(path, r, method=None):
+    """Every real answer of the api listener is checked: 200s and 201s against the record schema
+    schemas/openapi.yaml gives their route and status, every problem+json against problem.schema.json. A
+    violation fails the test that made the request."""
     ctype = r.header("Content-Type", "") or ""
     if not isinstance(r.json, dict):
         return
@@ -280,10 +275,49 @@ def check_against_schema(path, r):
         return
     if r.status not in (200, 201):
         return
-    for prefix, schema in ROUTE_SCHEMAS:
-        if path.split("?")[0].startswith(prefix) and schema in _schemas():
-            validate(r.json, schema)
-            return
+    schema = route_schema(method, path.split("?")[0], r.status)
+    if schema is not None and schema in _schemas():
+        withheld = (r.json.get("source") or {}).get("withheld", []) if isinstance(r.json.get("source"), dict) else []
+        validate(r.json, schema, withheld=withheld)
+
+
+_ROUTES = None
+
+
+def api_routes():
+    """[(METHOD, path regex, {status: schema file})] for every operation of schemas/openapi.yaml. The api's
+    routes and their records' schemas are written there and nowhere else (docs/api.md pins it), so a route
+    is checked here as soon as it is documented."""
+    global _ROUTES
+    if _ROUTES is None:
+        import yaml  # Debian's python3-yaml, installed by `make test`
+
+        with open(os.path.join(SOURCE_DIR, "schemas", "openapi.yaml"), encoding="utf-8") as f:
+            api = yaml.safe_load(f)
+        routes = []
+        for template, ops in api["paths"].items():
+            # "/v1/businesses/{code}": a {parameter} is one path segment.
+            pattern = re.compile("^%s$" % "/".join("[^/]+" if re.fullmatch(r"\{[^/{}]+\}", seg) else re.escape(seg)
+                                                    for seg in template.split("/")))
+            for method, op in ops.items():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue  # path-level keys (parameters, summary)
+                schemas = {}
+                for status, answer in op["responses"].items():
+                    ref = (answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref"))
+                    if ref is not None and not ref.startswith("#"):
+                        schemas[int(status)] = ref
+                routes.append((method.upper(), pattern, schemas))
+        _ROUTES = routes
+    return _ROUTES
+
+
+def route_schema(method, path, status):
+    """The schema file openapi.yaml gives a `status` answer of `method path` (any method when None), or None."""
+    for m, pattern, schemas in api_routes():
+        if (method is None or m == method.upper()) and pattern.match(path) and status in schemas:
+            return schemas[status]
+    return None
 
 
 class KeepAliveClient:
@@ -321,6 +355,45 @@ def officer_headers(request_id=None, officer="CB-000123", purpose="HS-2025-00004
 
 # ---------------------------------------------------------------------------
 # raw TLS probes, for handshake refusals
+
+CLOSE_REQUEST = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+def metric_samples(gw):
+    """The gateway's /metrics as {sample name with its labels: value}."""
+    out = {}
+    for line in gw.admin("GET", "/metrics").body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def tls_connect(port, ctx, session=None):
+    """A TLS connection with ctx, offering session (a ticket to resume) if given; raises if the handshake fails."""
+    raw = socket.create_connection((HOST, port), timeout=10)
+    try:
+        return ctx.wrap_socket(raw, server_hostname=HOST, session=session)
+    except (ssl.SSLError, OSError):
+        raw.close()
+        raise
+
+
+def tls_exchange(s, payload=CLOSE_REQUEST):
+    """Sends payload and reads until the server closes or a refusal alert arrives (the session's tickets arrive on
+    the way); the bytes received."""
+    got = b""
+    try:
+        s.sendall(payload)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except (ssl.SSLError, OSError):
+        pass
+    return got
+
 
 def tls_probe(port, cert=None, min_version=None, max_version=None, timeout=5,
               payload=b"GET /v1/citizens/lookup HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"):
@@ -768,6 +841,7 @@ class IpnEndpoint:
       {"rsp": "00"}                      200 with {"RspCode","Message"} as the ICD shows
       {"status": 500, "body": b"..."}    any status and raw body
       {"hold_s": 0.5, ...}               waits that long before answering (longer than the sim's timeout: no answer)
+      {"until": threading.Event(), ...}  waits until the test sets the event (at most 60 s) before answering
       {"close": True}                    closes the connection without a word
     Every request is kept in .requests as {"at": time.time(), "path", "query" (raw), "params" (decoded dict)}.
     """
@@ -793,6 +867,8 @@ class IpnEndpoint:
                     endpoint.requests.append(record)
                     answer = endpoint.answers.pop(0) if endpoint.answers else endpoint.default
                 time.sleep(answer.get("hold_s", 0))
+                if "until" in answer:
+                    answer["until"].wait(60)
                 if answer.get("close"):
                     self.close_connection = True
                     return
@@ -908,6 +984,7 @@ class RedisServer:
         self.port = port
         self.extra_args = list(extra_args)
         self.proc = None
+        self.auth = None  # (user, password) once a test turns on requirepass or an ACL user: command() AUTHs first
         self.log_path = os.path.join(self.dir, "redis.log")
         if start:
             self.start()
@@ -938,8 +1015,12 @@ class RedisServer:
 
     def command(self, *args, timeout=5):
         with socket.create_connection((HOST, self.port), timeout=timeout) as sock:
+            reader = _RespReader(sock)
+            if self.auth is not None:
+                sock.sendall(_resp_encode(("AUTH",) + tuple(self.auth)))
+                reader.read()
             sock.sendall(_resp_encode(args))
-            return _RespReader(sock).read()
+            return reader.read()
 
     def scan(self, pattern="*"):
         """Every key, by SCAN (as `redis-cli --scan` does)."""
@@ -976,6 +1057,11 @@ class RedisServer:
     def resume(self):
         self.proc.send_signal(signal.SIGCONT)
 
+    def is_paused(self):
+        """True while the process is stopped (state T in /proc/<pid>/stat), as pause() leaves it."""
+        with open("/proc/%d/stat" % self.proc.pid, encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGCONT)
@@ -988,6 +1074,78 @@ class RedisServer:
         """Kills it and starts a new, empty one on the same port."""
         self.kill()
         return self.start(timeout)
+
+
+SENTINEL_BIN = shutil.which("redis-sentinel") or "/usr/bin/redis-sentinel"
+
+
+def durable_redis():
+    """A RedisServer that keeps every acknowledged write through its own crash (appendonly, fsync always): what the
+    stores that must lose nothing are given."""
+    return RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "always"))
+
+
+class RedisSentinel:
+    """A real redis-sentinel on a free port watching one primary as master_name, with timings short enough for a
+    test (down after down_after_ms, a failover at most every failover_timeout_ms). Its config file lives in its
+    own temporary directory (a Sentinel rewrites it)."""
+
+    def __init__(self, primary_port, master_name="ltprimary", quorum=2, down_after_ms=1000, failover_timeout_ms=4000,
+                 extra_lines=()):
+        require_binary(SENTINEL_BIN)
+        self.dir = make_tmpdir("lt-sentinel-")
+        self.master_name = master_name
+        self.log_path = os.path.join(self.dir, "sentinel.log")
+        self.conf_path = os.path.join(self.dir, "sentinel.conf")
+        self.proc = None
+        for _attempt in range(3):
+            self.port = free_port()
+            with open(self.conf_path, "w") as f:
+                f.write("port %d\nbind %s\ndir %s\nlogfile %s\ndaemonize no\n" % (self.port, HOST, self.dir,
+                                                                                   self.log_path))
+                f.write("sentinel monitor %s %s %d %d\n" % (master_name, HOST, primary_port, quorum))
+                f.write("sentinel down-after-milliseconds %s %d\n" % (master_name, down_after_ms))
+                f.write("sentinel failover-timeout %s %d\n" % (master_name, failover_timeout_ms))
+                f.write("sentinel parallel-syncs %s 1\n" % master_name)
+                for line in extra_lines:
+                    f.write(line + "\n")
+            self.proc = spawn([SENTINEL_BIN, self.conf_path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+            deadline = time.time() + 10
+            while time.time() < deadline and self.proc.poll() is None:
+                try:
+                    if self.command("PING") == "PONG":
+                        return
+                except (OSError, RedisError, ConnectionError):
+                    pass
+                time.sleep(0.02)
+            self.kill()
+        raise AssertionError("redis-sentinel did not start:\n%s" % tail(self.log_path))
+
+    @property
+    def address(self):
+        return "%s:%d" % (HOST, self.port)
+
+    def command(self, *args, timeout=5):
+        with socket.create_connection((HOST, self.port), timeout=timeout) as sock:
+            sock.sendall(_resp_encode(args))
+            return _RespReader(sock).read()
+
+    def primary(self):
+        """The primary's "host:port" as this Sentinel names it now."""
+        host, port = self.command("SENTINEL", "get-master-addr-by-name", self.master_name)
+        return "%s:%s" % (host.decode() if isinstance(host, bytes) else host,
+                          port.decode() if isinstance(port, bytes) else port)
+
+    def replicas_known(self):
+        return len(self.command("SENTINEL", "replicas", self.master_name) or [])
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc is not None:
+            forget(self.proc)
 
 
 def write_cache_key(path):
@@ -1032,16 +1190,56 @@ _DELETE = object()
 DELETE = _DELETE  # use as a value in overrides to remove a key
 
 
-def gateway_config(api_port, admin_port, sim_url="https://127.0.0.1:1", overrides=None):
+# The provincial CA's subject as the gateway names a client's issuer (RFC 2253, `openssl x509 -issuer -nameopt
+# RFC2253`): certs/gen-pki.sh makes it "/C=VN/O=Lien Thong Dev/CN=Lien Thong Province Dev CA".
+PROVINCE_CA_DN = "CN=Lien Thong Province Dev CA,O=Lien Thong Dev,C=VN"
+
+
+def dev_clients():
+    """The clients of the dev config: the portal may do everything (its payments return to portal.example.vn), a
+    district office only confirms identities and looks businesses up; other-portal and portal-twin are certificates of the same CA that no entry lists
+    (portal-twin shares the portal's CN, so only a CN rule would let it in)."""
+    return {
+        # Every field of a citizen, the sensitive ones (ethnicity, religion) named: released only where named.
+        "portal": {"issuer": PROVINCE_CA_DN, "cn": "portal", "allow": ["*"],
+                   "fields": {"population.lookup": ["*", "ethnicity", "religion"]},
+                   "return_url_hosts": ["portal.example.vn"]},
+        "district-office": {"issuer": PROVINCE_CA_DN, "cn": "district-office",
+                            "allow": ["population.verify", "business.lookup"]},
+    }
+
+
+def write_admin_token(path, token=None):
+    """An admin token file as operators make one (`openssl rand -hex 32`), mode 0600. Returns the token."""
+    token = token or os.urandom(32).hex()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+# admin port -> its gateway's token file, so that run_ctl sends the token of the gateway it is pointed at.
+_ADMIN_TOKEN_FILES = {}
+
+
+def gateway_config(api_port, admin_port, sim_url="https://127.0.0.1:1", overrides=None, admin_token_file=None,
+                   audit_dir=None):
+    """A gateway's configuration; with audit_dir, its audit trail there (the Gateway class gives each gateway its
+    own, so every test runs with the trail on; overrides {"audit": DELETE} turn it off)."""
     cfg = {
         "workers": 2,
         "log_level": "info",
+        # Text lines, which the tests' log assertions read; the default (JSON lines) has its own test, test_logs.
+        "log_format": "text",
+        "instance": "itest",
         "listeners": {
             "api": {"bind": "%s:%d" % (HOST, api_port), "cert": pki_path("gateway.crt"),
                     "key": pki_path("gateway.key"), "client_ca": pki_path("province-ca.crt")},
             "admin": {"bind": "%s:%d" % (HOST, admin_port)},
         },
         "limits": {"max_body_bytes": 16384, "shutdown_grace_ms": 10000},
+        "clients": dev_clients(),
         # Off unless a test turns it on: other suites count upstream calls that a cache would absorb.
         "cache": {"backend": "off"},
         "upstreams": {
@@ -1059,7 +1257,44 @@ def gateway_config(api_port, admin_port, sim_url="https://127.0.0.1:1", override
             }
         },
     }
+    if admin_token_file:
+        cfg["listeners"]["admin"]["token_file"] = admin_token_file
+    if audit_dir is not None:
+        cfg["audit"] = {"dir": audit_dir, "instance": "itest"}
     return deep_merge(cfg, overrides)
+
+
+def civil_status_upstream(sim, **extra):
+    """upstreams.civil-status toward a civil-status simulator, for a test's overrides. Not part of
+    gateway_config(): a configured system is probed and shown on the status page, which other suites count."""
+    up = {
+        "base_url": sim.base_url,
+        "cert": pki_path("gateway-national.crt"), "key": pki_path("gateway-national.key"),
+        "ca": pki_path("national-ca.crt"),
+        "connect_timeout_ms": 2000, "timeout_ms": 10000,
+        "service": {"unit_code": "000.00.00.H53", "user_name": "lienthong-dev",
+                    "password_file": pki_path("civil-status.password")},
+    }
+    return deep_merge(up, extra)
+
+
+# Every gateway's ordinary log (stderr) of a test run is kept here, for test_zz_logs.py, which reads them all once
+# every other integration test has run: none may name a citizen.
+GATEWAY_LOG_DIR = os.path.join(BUILD_DIR, "test-logs", "gateway")
+
+
+def gateway_log_path(test_dir):
+    os.makedirs(GATEWAY_LOG_DIR, exist_ok=True)
+    return os.path.join(GATEWAY_LOG_DIR, "%d-%s.log" % (os.getpid(), os.path.basename(test_dir)))
+
+
+def _with_admin_token(headers, method, token):
+    """headers plus Authorization: Bearer for a change (POST); token False sends none, a string sends that one."""
+    headers = dict(headers or {})
+    if method != "POST" or token is False or token is None or any(k.lower() == "authorization" for k in headers):
+        return headers
+    headers["Authorization"] = "Bearer " + token
+    return headers
 
 
 class Gateway:
@@ -1070,9 +1305,13 @@ class Gateway:
         self.sim = sim
         self.overrides = overrides
         self.proc = None
-        self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.stderr_path = gateway_log_path(self.dir)
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.config_path = os.path.join(self.dir, "gateway.json")
+        # The admin token, in a file of the gateway's own directory; admin() and run_ctl send it for changes.
+        self.admin_token_file = os.path.join(self.dir, "admin.token")
+        self.admin_token = write_admin_token(self.admin_token_file)
+        self.audit_dir = os.path.join(self.dir, "audit")
         if start:
             self.start(timeout)
 
@@ -1080,7 +1319,9 @@ class Gateway:
         if not (keep_ports and getattr(self, "port", None)):
             self.port, self.admin_port = free_port(), free_port()
         self.config = gateway_config(self.port, self.admin_port, self.sim.base_url if self.sim else "https://127.0.0.1:1",
-                                     self.overrides)
+                                     self.overrides, admin_token_file=self.admin_token_file,
+                                     audit_dir=self.audit_dir)
+        _ADMIN_TOKEN_FILES[self.admin_port] = self.admin_token_file
         with open(self.config_path, "w", encoding="utf-8") as f:
             json.dump(self.config, f, indent=2, ensure_ascii=False)
 
@@ -1144,12 +1385,17 @@ class Gateway:
     def verify(self, ident, **kw):
         return self.lookup(ident, path="/v1/citizens/verify", **kw)
 
-    def admin(self, method, path, body=None):
-        return http_request(self.admin_port, method, path, body=body)
+    def admin(self, method, path, body=None, headers=None, token=True):
+        """An admin request. A change (POST) carries this gateway's admin token unless token is False (or another
+        token, as a string)."""
+        token = self.admin_token if token is True else token
+        return http_request(self.admin_port, method, path, body=body, headers=_with_admin_token(headers, method, token))
 
-    def admin_raw(self, method, path, body, headers):
-        """An admin request with exactly these bytes and headers (no JSON encoding)."""
-        return http_request(self.admin_port, method, path, body=body, headers=headers)
+    def admin_raw(self, method, path, body, headers, token=True):
+        """An admin request with exactly these bytes and headers (no JSON encoding), and the admin token as admin()
+        sends it."""
+        token = self.admin_token if token is True else token
+        return http_request(self.admin_port, method, path, body=body, headers=_with_admin_token(headers, method, token))
 
     # lifecycle
     def signal(self, sig=signal.SIGTERM):
@@ -1214,12 +1460,19 @@ def _schemas():
     return _SCHEMA_STORE
 
 
-def validate(document, schema_file):
-    """Raises AssertionError naming the first violation when document does not match schemas/<schema_file>."""
+def validate(document, schema_file, withheld=()):
+    """Raises AssertionError naming the first violation when document does not match schemas/<schema_file>.
+    Fields named in `withheld` (the answer's source.withheld, docs/api.md "Field projection") may be absent, and
+    nothing else may."""
     import jsonschema  # Debian's python3-jsonschema, installed by `make test`
 
     store = _schemas()
     schema = store[schema_file]
+    if withheld:
+        schema = dict(schema, required=[k for k in schema.get("required", []) if k not in withheld])
+        present = [k for k in withheld if k in document]
+        if present:
+            raise AssertionError("%s: withheld field(s) %s are in the answer" % (schema_file, present))
     resolver = jsonschema.RefResolver(base_uri=schema["$id"], referrer=schema, store=store)
     validator = jsonschema.Draft202012Validator(schema, resolver=resolver)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
@@ -1228,7 +1481,7 @@ def validate(document, schema_file):
         raise AssertionError("%s: %s at /%s" % (schema_file, e.message, "/".join(str(p) for p in e.path)))
 
 
-# ---- issue 6: certificates made at test time, lienthong-ctl, headless chromium ------------------------------
+# ---- certificates made at test time, lienthong-ctl, headless chromium ------------------------------
 
 CTL_BIN = os.path.join(BUILD_DIR, "lienthong-ctl")
 
@@ -1259,12 +1512,19 @@ def make_leaf_cert(cn, days, kind="client", issuer="national-ca"):
     return crt, key
 
 
-def run_ctl(*args, admin_port=None, timeout=20):
-    """Runs lienthong-ctl to completion. Returns (exit code, stdout text, stderr text)."""
+def run_ctl(*args, admin_port=None, token_file=None, timeout=20, env=None):
+    """Runs lienthong-ctl to completion. Returns (exit code, stdout text, stderr text). With admin_port, it passes
+    --token-file with that gateway's admin token file (token_file False: none; a path: that one). env: extra
+    environment variables; LIENTHONG_* of the test process are never passed on."""
     require_binary(CTL_BIN)
-    argv = [CTL_BIN] + (["--admin", "http://%s:%d" % (HOST, admin_port)] if admin_port else []) + list(args)
+    if token_file is None:
+        token_file = _ADMIN_TOKEN_FILES.get(admin_port)
+    argv = ([CTL_BIN] + (["--admin", "http://%s:%d" % (HOST, admin_port)] if admin_port else [])
+            + (["--token-file", token_file] if token_file else []) + list(args))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LIENTHONG_")}
+    environ.update(env or {})
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, preexec_fn=_child_dies_with_parent)
+                       timeout=timeout, preexec_fn=_child_dies_with_parent, env=environ)
     return r.returncode, r.stdout.decode("utf-8", errors="replace"), r.stderr.decode("utf-8", errors="replace")
 
 

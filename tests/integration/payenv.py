@@ -16,6 +16,7 @@ from harness import HOST, Gateway, Sim, free_port, http_request, https_request, 
 import vnpay
 
 TMN_CODE = "LTDEV001"
+RETURN_HOST = "portal.example.vn"  # on the portal's return_url_hosts
 
 
 def hash_secret():
@@ -50,9 +51,17 @@ def payments_overrides(cb_port, pay_url, webhook_url, store, extra=None):
         },
         "reconcile": {"interval_s": 1, "ipn_grace_s": 0},
     }
+    # The district office may take payments here too, so that ownership (not permission) is what keeps it from
+    # the portal's payments. It lists no return_url_hosts, so it cannot create one; the portal's payments return
+    # to RETURN_HOST (harness.dev_clients()).
+    clients = harness.dev_clients()
+    clients["district-office"]["allow"] = clients["district-office"]["allow"] + ["payments"]
     return {
         "listeners": {"callbacks": {"bind": "%s:%d" % (HOST, cb_port), "cert": pki_path("gateway.crt"),
                                     "key": pki_path("gateway.key")}},
+        "clients": clients,
+        # Payments seal the citizen's address and return URL with the cache's key files, whatever the backend.
+        "cache": {"keys": harness.cache_keys()},
         "payments": harness.deep_merge(payments, extra or {}),
     }
 
@@ -81,7 +90,7 @@ class PayGateway(Gateway):
     def create(self, body=None, key=None, **fields):
         payment = {"dossier_id": "000.00.12.H53-241122-0001", "amount_vnd": 150000,
                    "description": "Thanh toán lệ phí hồ sơ 000.00.12.H53-241122-0001",
-                   "return_url": "https://portal.example.vn/ho-so/ket-qua", "client_ip": "203.0.113.7"}
+                   "return_url": "https://%s/ho-so/ket-qua" % RETURN_HOST, "client_ip": "203.0.113.7"}
         payment.update(fields)
         headers = {"Idempotency-Key": key} if key else {}
         return self.request("POST", "/v1/payments", body=body if body is not None else payment, headers=headers)
@@ -114,14 +123,14 @@ class PayGateway(Gateway):
 
 
 def ipn_query(payment_id, amount_x100, response_code="00", transaction_status=None, secret=None,
-              transaction_no="14123456", bank_code="NCB", tamper=None):
-    """A signed IPN query string as the payment gateway sends it (ICD §2)."""
+              transaction_no="14123456", bank_code="NCB", tamper=None, tmn_code=TMN_CODE):
+    """A signed IPN query string as the payment gateway sends it (ICD §2); tmn_code=None leaves vnp_TmnCode out."""
     if transaction_status is None:
         transaction_status = "00" if response_code == "00" else "02"
     params = {
         "vnp_Amount": str(amount_x100), "vnp_BankCode": bank_code, "vnp_BankTranNo": "VNP" + transaction_no,
         "vnp_CardType": "ATM", "vnp_OrderInfo": "Thanh toan le phi", "vnp_PayDate": "20261123103000",
-        "vnp_ResponseCode": response_code, "vnp_TmnCode": TMN_CODE, "vnp_TransactionNo": transaction_no,
+        "vnp_ResponseCode": response_code, "vnp_TmnCode": tmn_code, "vnp_TransactionNo": transaction_no,
         "vnp_TransactionStatus": transaction_status, "vnp_TxnRef": payment_id,
     }
     query = vnpay.signed_query(params, secret if secret is not None else hash_secret())

@@ -225,17 +225,20 @@ class MappingTest(GatewayCase):
         for i, row in enumerate(rows):
             with self.subTest(code=row["code"]):
                 rid = "itest-biz-%d" % i
+                before = time.time()
                 r = self.get(row["code"], request_id=rid, no_cache=False)  # a first lookup: a miss
+                after = time.time()
                 rec = self.assertRecord(r)
                 self.assertEqual(r.header("X-Request-Id"), rid)
-                self.assertEqual(r.header("X-Cache"), "miss")
+                self.assertIsNone(r.header("X-Cache"), "the cache is off here: an uncached answer has no X-Cache")
                 self.assertEqual(rec["code"], row["code"])
                 self.assertEqual(rec["name"], row["name"])
                 src = rec.pop("source")
                 self.assertEqual(src, {"system": "business", "request_id": rid, "cache": "miss",
                                        "fetched_at": src["fetched_at"]})
-                fetched = datetime.datetime.fromisoformat(src["fetched_at"].replace("Z", "+00:00"))
-                self.assertLess(abs((datetime.datetime.now(datetime.timezone.utc) - fetched).total_seconds()), 300)
+                fetched = datetime.datetime.fromisoformat(src["fetched_at"].replace("Z", "+00:00")).timestamp()
+                self.assertTrue(before - 1 <= fetched <= after + 1,
+                                "fetched_at %s is during the lookup" % src["fetched_at"])
                 upstream = sim_record(row["code"])
                 self.assertEqual(rec, expected_business(upstream))
                 for k in ("name", "foreign_name", "short_name"):

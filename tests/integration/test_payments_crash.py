@@ -1,4 +1,4 @@
-"""Crash test (issue 5, acceptance 2), for both store backends.
+"""Crash test, for both store backends.
 
 300 payments; a storm of 1,000 IPNs for them, with duplicates, sent by eight
 threads that behave like the payment gateway (ICD §2: re-send on no answer, an
@@ -18,7 +18,8 @@ import threading
 import time
 import unittest
 
-from harness import RedisServer, Sim
+import harness
+from harness import Sim
 from payenv import PayGateway, ipn_query, journal_store, redis_store, webhook_events
 
 PAYMENTS = 300
@@ -144,7 +145,7 @@ class JournalCrashTest(CrashTestBase, unittest.TestCase):
 
 class RedisCrashTest(CrashTestBase, unittest.TestCase):
     def make_store(self):
-        self.redis = RedisServer(extra_args=("--appendonly", "yes", "--appendfsync", "always"))
+        self.redis = harness.durable_redis()
         return redis_store(self.redis)
 
     def tearDown(self):

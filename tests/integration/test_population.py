@@ -152,12 +152,12 @@ class LookupMappingTest(GatewayCase):
                 sid, bd = row["id"], row["birth_date"]
                 # sanity of the simulator's data (ICD identifier rules), so failures below are the gateway's
                 self.assertEqual(bd[2:4], sid[4:6], "simulator sample inconsistent: %r" % row)
-                rid = "itest-map-%d-%s" % (i, sid)
+                rid = "itest-map-%d" % i  # a request id is logged: it must never carry the citizen's number
                 r = self.gw.lookup(ident(row), request_id=rid)
                 self.assertEqual(r.status, 200, self.gw.diag(repr(r)))
                 self.assertTrue(r.header("Content-Type", "").startswith("application/json"), r.headers)
                 self.assertEqual(r.header("X-Request-Id"), rid)
-                self.assertEqual(r.header("X-Cache"), "miss", "northbound: responses carry X-Cache")
+                self.assertIsNone(r.header("X-Cache"), "the cache is off here: an uncached answer has no X-Cache")
                 rec = r.json
                 self.assertIsInstance(rec, dict)
                 self.assertEqual(CANONICAL_KEYS - set(rec), set(), "missing canonical keys")
@@ -510,21 +510,22 @@ class UpstreamFaultTest(GatewayCase):
                 self.check_fault(fault, status, code, retry_after)
 
     def test_slow_upstream_is_504(self):
-        SIM.set_fault("none", latency_ms=6000)
+        # The simulator would answer a full record after 60 s: a 504 `timeout` (not that record) is the gateway
+        # giving up at its own timeout_ms. The client waits longer than the simulator, so a gateway that waited
+        # for the answer would return 200 and fail here.
+        SIM.set_fault("none", latency_ms=60000)
         t0 = time.monotonic()
-        r = self.gw.lookup(ident(self.row), timeout=20)
+        r = self.gw.lookup(ident(self.row), timeout=120)
         elapsed = time.monotonic() - t0
         self.assertProblem(r, 504, upstream="population", code="timeout")
-        self.assertLess(elapsed, 5.5, "the gateway must give up after timeout_ms=%d, not wait for the answer" % self.TIMEOUT_MS)
-        self.assertGreater(elapsed, self.TIMEOUT_MS / 1000 * 0.8)
+        self.assertGreater(elapsed, self.TIMEOUT_MS / 1000 * 0.8, "not before timeout_ms")
 
     def test_hanging_upstream_is_504(self):
+        # The simulator never answers: only the gateway's own timeout can end this request (the client would give
+        # up after 120 s with a socket timeout, not a 504).
         SIM.set_fault("hang")
-        t0 = time.monotonic()
-        r = self.gw.lookup(ident(self.row), timeout=20)
-        elapsed = time.monotonic() - t0
+        r = self.gw.lookup(ident(self.row), timeout=120)
         self.assertProblem(r, 504, upstream="population", code="timeout")
-        self.assertLess(elapsed, 7, "timeout_ms=%d" % self.TIMEOUT_MS)
 
 
 # ---------------------------------------------------------------------------
@@ -532,26 +533,37 @@ class UpstreamFaultTest(GatewayCase):
 
 class ConcurrencyTest(GatewayCase):
 
+    HOLD_MS = 30000  # the simulator holds every answer this long: far longer than 50 calls take to go out
+
+    gw_overrides = {"upstreams": {"population": {"timeout_ms": 4 * HOLD_MS, "retry": {"max_attempts": 1},
+                                                 "max_inflight": 64}}}
+
     def test_50_concurrent_lookups(self):
+        """All 50 calls reach the simulator while it still holds the first answer: a gateway that served one
+        lookup at a time would have one call there until that answer came back."""
         rows = samples()[:50]
         self.assertEqual(len({r["id"] for r in rows}), 50)
-        SIM.set_fault("none", latency_ms=500)
+        SIM.set_fault("none", latency_ms=self.HOLD_MS)
         before = SIM.requests()
 
         def one(row):
-            return h.https_request(self.gw.port, "POST", LOOKUP, body=ident(row), headers=h.officer_headers(), timeout=30)
+            return h.https_request(self.gw.port, "POST", LOOKUP, body=ident(row), headers=h.officer_headers(),
+                                   timeout=self.HOLD_MS * 4 / 1000)
 
-        t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=50) as ex:
-            results = list(ex.map(one, rows))
-        elapsed = time.monotonic() - t0
-        SIM.clear_faults()
+            futures = [ex.submit(one, row) for row in rows]
+            h.wait_for(lambda: SIM.requests() - before == 50, timeout=self.HOLD_MS / 1000,
+                       what="all 50 calls at the simulator")
+            self.assertFalse(any(f.done() for f in futures), "no answer came back before all 50 calls were out")
+            systems = self.gw.admin("GET", "/status.json").json["systems"]
+            inflight = next(x for x in systems if x["name"] == "population")["inflight"]
+            self.assertEqual(inflight, 50, "the gateway holds all 50 calls at once")
+            SIM.clear_faults()  # the held answers still take HOLD_MS; new ones would not
+            results = [f.result() for f in futures]
         for row, r in zip(rows, results):
             self.assertEqual(r.status, 200, self.gw.diag(repr(r)))
             self.assertEqual(r.json["id"], row["id"], "answers must not be crossed between requests")
             self.assertEqual(r.json["full_name"], row["full_name"])
-        self.assertGreaterEqual(elapsed, 0.5, "the simulator's latency must apply")
-        self.assertLess(elapsed, 5.0, "50 lookups at 500 ms each must run concurrently (serial: 25 s)")
         self.assertEqual(SIM.requests() - before, 50, "one upstream call per lookup")
 
 
@@ -574,8 +586,8 @@ class ShutdownTest(GatewayCase):
 
     def test_sigterm_drains_in_flight_requests(self):
         rows = samples()[:10]
-        SIM.set_fault("none", latency_ms=1500)
-        clients = [h.KeepAliveClient(self.gw.port, timeout=20).connect() for _ in rows]
+        SIM.set_fault("none", latency_ms=8000)  # held while the test checks the drain; within the 10 s grace
+        clients = [h.KeepAliveClient(self.gw.port, timeout=60).connect() for _ in rows]
         results = [None] * len(rows)
         go = threading.Event()
 
@@ -591,8 +603,10 @@ class ShutdownTest(GatewayCase):
         threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(rows))]
         for t in threads:
             t.start()
+        before = SIM.requests()
         go.set()
-        time.sleep(0.3)
+        # SIGTERM once every request is at the simulator (in flight), not after a guessed sleep.
+        h.wait_for(lambda: SIM.requests() - before == len(rows), timeout=60, what="every request in flight")
         self.gw.signal(signal.SIGTERM)
         time.sleep(0.2)
         probe = h.tls_probe(self.gw.port, cert="portal", timeout=2)
@@ -601,7 +615,7 @@ class ShutdownTest(GatewayCase):
         except OSError as e:
             ready = e
         for t in threads:
-            t.join(20)
+            t.join(60)
         for c in clients:
             c.close()
         try:
@@ -616,7 +630,7 @@ class ShutdownTest(GatewayCase):
                     "in-flight request failed after SIGTERM (after %.2fs): %r" % (elapsed, r)))
                 self.assertEqual(r.status, 200, self.gw.diag(repr(r)))
                 self.assertEqual(r.json["id"], row["id"])
-                self.assertGreater(elapsed, 1.2, "the request was in flight for the simulator's 1.5 s")
+                self.assertGreater(elapsed, 7.5, "the request was in flight for the simulator's 8 s")
         with self.subTest(check="new connections refused"):
             self.assertNotIn(b"HTTP/", probe["received"], "a new connection after SIGTERM must not be served: %r" % probe)
         with self.subTest(check="exit code 0"):

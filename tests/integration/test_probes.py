@@ -1,4 +1,4 @@
-"""Active probes (issue 6, acceptance item 2): killing a simulator turns its status down within two probe
+"""Active probes: killing a simulator turns its status down within two probe
 intervals, with the reason shown; restarting it turns it up again. Probe traffic is counted apart from citizens'
 traffic, at the gateway and at the simulator. Probe settings are checked at start-up."""
 import json
@@ -168,6 +168,43 @@ class ProbeConfigTest(unittest.TestCase):
         finally:
             gw.kill()
             sim.kill()
+
+
+class RecoveryWithoutTrafficTest(unittest.TestCase):
+    """A circuit opened by failing calls closes once the system recovers, with no citizen's call to move it: the
+    operation probe is the trial call after the cool-down. Then `lienthong-ctl status` exits 0 and the page says
+    closed, instead of "open" until a request happens by."""
+
+    def test_the_probe_closes_a_cooled_circuit(self):
+        row = next(r for r in h.sim_sample(20, SEED) if len(r["birth_date"]) == 10)
+        ident = {"id": row["id"], "full_name": row["full_name"], "birth_date": row["birth_date"]}
+        sim = h.Sim("population", seed=SEED)
+        gw = h.Gateway(sim, overrides={"upstreams": {"population": {
+            "retry": {"max_attempts": 1},
+            "breaker": {"consecutive_failures": 2, "cooldown_ms": 1000},
+            "probe": {"interval_s": 1, "operation": "verify", "input": ident, "down_after": 5, "up_after": 1}}}})
+        try:
+            sim.set_fault("html503")
+            for _ in range(2):
+                self.assertEqual(gw.lookup(ident).status, 503)
+            circuit = system(status(gw), "population")["circuit"]
+            self.assertIn(circuit["state"], ("open", "half_open"), circuit)
+            sim.clear_faults()
+            calls_before = system(status(gw), "population")["recent"]["calls"]
+            h.wait_for(lambda: system(status(gw), "population")["circuit"]["state"] == "closed",
+                       what="the circuit closed by a probe")
+            self.assertEqual(system(status(gw), "population")["recent"]["calls"], calls_before,
+                             "no citizen's call closed it")
+            h.wait_for(lambda: h.run_ctl("status", admin_port=gw.admin_port)[0] == 0, what="ctl status exits 0")
+            rc, out, err = h.run_ctl("status", admin_port=gw.admin_port)
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn("closed", out)
+            page = h.http_request(gw.admin_port, "GET", "/status").body.decode()
+            self.assertIn("đóng · closed", page)
+            self.assertNotIn("mở · open", page)
+        finally:
+            gw.stop()
+            sim.stop()
 
 
 if __name__ == "__main__":

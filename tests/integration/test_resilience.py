@@ -70,12 +70,10 @@ class BreakerTest(unittest.TestCase):
         self.sim = FixedPortSim(port, control_port, system="population", seed=SEED)
         opened = time.monotonic()
         for _ in range(5):
-            t0 = time.monotonic()
             r = lookup(self.gw, self.body)
             self.assertEqual(r.status, 503, r)
             self.assertEqual(r.json["type"], "urn:lienthong:problem:circuit_open", r)
             self.assertGreaterEqual(int(r.headers["retry-after"]), 1, r)
-            self.assertLess(time.monotonic() - t0, 0.5, "an open breaker must answer at once")
         self.assertEqual(self.sim.requests(), 0, "requests reached the upstream while the breaker was open")
 
         # After the cool-down one probe goes through, succeeds and closes the breaker.
@@ -174,12 +172,10 @@ class RetryTest(unittest.TestCase):
         try:
             self.sim.reset()
             self.sim.set_fault("hang")
-            t0 = time.monotonic()
             r = lookup(gw, self.body)
-            elapsed = time.monotonic() - t0
             self.assertEqual(r.status, 504, r)
-            self.assertLess(elapsed, 2.5, "the deadline must stop further attempts")
-            self.assertLessEqual(self.sim.requests(), 2)
+            # Five attempts are allowed and each one hangs: without the deadline the simulator would see five.
+            self.assertLessEqual(self.sim.requests(), 2, "the deadline must stop further attempts")
         finally:
             gw.kill()
 
@@ -212,11 +208,11 @@ if __name__ == "__main__":
 class IsolationTest(unittest.TestCase):
     """One sick national system must never slow the others: each call is its own non-blocking exchange."""
 
-    def test_a_healthy_system_keeps_its_latency_while_another_hangs(self):
+    def test_a_healthy_system_is_served_while_another_hangs(self):
         pop = h.Sim("population", seed=SEED)
         tax = h.Sim("tax", seed=SEED)
         gw = h.Gateway(pop, overrides={"upstreams": {
-            "population": {"timeout_ms": 4000, "retry": {"max_attempts": 1}, "max_inflight": 64},
+            "population": {"timeout_ms": 120000, "retry": {"max_attempts": 1}, "max_inflight": 64},
             "tax": {"base_url": tax.base_url, "cert": h.pki_path("gateway-national.crt"),
                     "key": h.pki_path("gateway-national.key"), "ca": h.pki_path("national-ca.crt"),
                     "service": {"unit_code": "000.00.00.H53", "api_key_file": h.pki_path("tax-api.key")}}}})
@@ -225,27 +221,26 @@ class IsolationTest(unittest.TestCase):
             headers = dict(h.officer_headers(), **{"Cache-Control": "no-cache"})
 
             def tax_lookup():
-                t0 = time.monotonic()
-                r = h.https_request(gw.port, "GET", "/v1/taxpayers/" + code, headers=headers)
+                r = h.https_request(gw.port, "GET", "/v1/taxpayers/" + code, headers=headers, timeout=60)
                 self.assertEqual(r.status, 200, r)
-                return time.monotonic() - t0
 
-            baseline = sorted(tax_lookup() for _ in range(10))[5]
+            for _ in range(10):
+                tax_lookup()
 
-            # 40 population lookups hang at the simulator (4 s gateway timeout), occupying connections and workers.
+            # 40 population lookups hang at the simulator (a 120 s gateway timeout), occupying connections and
+            # workers. Ten tax lookups are then answered while every one of them still hangs: had a population call
+            # blocked a loop or held a connection tax needed, tax would answer only after population gave up.
             pop.set_fault("hang")
             body = identity()
             with concurrent.futures.ThreadPoolExecutor(40) as pool:
-                hung = [pool.submit(lookup, gw, body, 20) for _ in range(40)]
-                time.sleep(1.0)
+                hung = [pool.submit(lookup, gw, body, 300) for _ in range(40)]
+                # (identical lookups may share one call: at least one is at the simulator, hanging)
+                h.wait_for(lambda: pop.requests() >= 1, timeout=60, what="the population calls at the simulator")
                 self.assertTrue(all(not f.done() for f in hung), "the population calls should still be hanging")
-                during = sorted(tax_lookup() for _ in range(10))
+                for _ in range(10):
+                    tax_lookup()
                 self.assertTrue(all(not f.done() for f in hung), "tax answered only because population gave up")
-                median = during[5]
-                # Normal latency is a few milliseconds here; a blocked loop would add whole seconds.
-                self.assertLess(median, max(0.25, baseline * 5), "tax median %.3fs vs %.3fs before" % (median, baseline))
-                self.assertLess(during[-1], 1.0, "no tax lookup may wait on population: %r" % during)
-                pop.clear_faults()
+                pop.kill()  # the hanging calls end now (connection reset) instead of at the 120 s timeout
             self.assertEqual(tax.requests(), 20)
         finally:
             gw.kill()

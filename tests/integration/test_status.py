@@ -1,6 +1,7 @@
-"""GET /status.json and GET /status on the admin listener (issue 6, acceptance items 3 and 4): Debian's headless
+"""GET /status.json and GET /status on the admin listener: Debian's headless
 chromium renders the page, each national system shows with its state, a screenshot is kept as a test artifact;
 a certificate that expires in 5 days shows red on the page and in the metrics."""
+import datetime
 import html.parser
 import os
 import re
@@ -127,6 +128,22 @@ class StatusPageInChromiumTest(unittest.TestCase):
         self.assertEqual(doc["cache"]["backend"], "off")
         self.assertEqual(doc["payments"], {"configured": False, "color": "grey"})
         self.assertEqual(doc["ready"]["ready"], True)
+        # Which instance answers, since when, and every time in one zone (+07:00 unless configured).
+        inst = doc["instance"]
+        self.assertEqual((inst["name"], inst["time_zone"], inst["drained"], inst["last_reload"]),
+                         ("itest", "+07:00", False, None))
+        self.assertGreaterEqual(inst["uptime_s"], 0)
+        for t in (doc["generated_at"], inst["started_at"], pop["probe"]["since"], pop["certificates"][0]["not_after"]):
+            self.assertRegex(t, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$")
+        started = datetime.datetime.fromisoformat(inst["started_at"])
+        now = datetime.datetime.fromisoformat(doc["generated_at"])
+        self.assertLess(abs((now - started).total_seconds() - inst["uptime_s"]), 2)
+        # The default probe is a handshake: it proves the system is reachable, never that calls work.
+        self.assertEqual(pop["probe"]["kind"], "tls")
+        self.assertEqual(pop["probe"]["summary"], "reachable (TLS only)")
+        page = self.gw.admin("GET", "/status").body.decode()
+        self.assertIn("reachable (TLS only) (tls", page)
+        self.assertRegex(page, r'id="instance">Máy chủ · Instance itest · chạy · up \d+ (s|min) .*times in UTC\+07:00<')
         # Degraded and down national systems never make /readyz refuse.
         self.assertEqual(self.gw.admin("GET", "/readyz").status, 200)
 

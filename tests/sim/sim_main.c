@@ -7,11 +7,14 @@
  * services, the event loop and signals.
  */
 #include "sim_business.h"
+#include "sim_civil_status.h"
 #include "sim_control.h"
 #include "sim_insurance.h"
+#include "sim_land.h"
 #include "sim_payment.h"
 #include "sim_people.h"
 #include "sim_population.h"
+#include "sim_portal.h"
 #include "sim_server.h"
 #include "sim_tax.h"
 #include "sim_webhook.h"
@@ -26,14 +29,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every simulated system. Adding one is a new sim_<system>.c and a line here. */
+/*
+ * Every simulated system: the one list of them. Adding one is a new sim_<system>.c and a line here; `make run`
+ * (config/run-dev.sh) and the tests read this list back with --list.
+ */
 static const sim_service_t *const sim_services[] = {
-    &sim_population_service, /* 9101 */
-    &sim_business_service,   /* 9102 */
-    &sim_tax_service,        /* 9103 */
-    &sim_insurance_service,  /* 9104 */
-    &sim_payment_service,    /* 9105 */
-    &sim_webhook_service,    /* 9106: the portal's end of the payment events, not a national system */
+    &sim_population_service,   /* 9101 */
+    &sim_business_service,     /* 9102 */
+    &sim_tax_service,          /* 9103 */
+    &sim_insurance_service,    /* 9104 */
+    &sim_payment_service,      /* 9105 */
+    &sim_webhook_service,      /* 9106: the portal's end of the payment events, not a national system */
+    &sim_civil_status_service, /* 9107 */
+    &sim_land_service,         /* 9108 */
+    &sim_portal_service,       /* 9110: the national public-service portal (dossier synchronisation) */
 };
 
 #define SIM_COUNT(a)        (sizeof(a) / sizeof((a)[0]))
@@ -77,6 +86,7 @@ static void sim_usage(FILE *out)
           "                [--seed N] [--population N] [--latency-ms N] [--fault NAME]\n"
           "  lienthong-sim --system all --certs-dir DIR [--seed N] [--population N] [system flags]\n"
           "  lienthong-sim --system SYSTEM --sample N [--seed N] [--population N]\n"
+          "  lienthong-sim --list\n"
           "\n"
           "Simulates one national system from its interface control document.\n"
           "\n"
@@ -98,6 +108,7 @@ static void sim_usage(FILE *out)
           "                       (population: none DC-400 DC-403 DC-404 DC-429 DC-500 DC-503 xroad\n"
           "                       html502 html503 html504 reset truncate wrong_id bad_hash hang)\n"
           "  --sample N           print N identities as JSON lines and exit\n"
+          "  --list               print every system, one a line: NAME SERVICE_PORT CONTROL_PORT (the defaults)\n"
           "  -h, --help           this text\n"
           "\n"
           "Flags of one system (with --system all, each goes to its own system):\n",
@@ -160,6 +171,7 @@ enum {
     OPT_LATENCY,
     OPT_FAULT,
     OPT_SAMPLE,
+    OPT_LIST,
     OPT_SYSTEM_FIRST = 512 /* + k: the k-th flag of sim_system_opts */
 };
 
@@ -176,6 +188,7 @@ static const struct option sim_long_options[] = {
     {"latency-ms", required_argument, NULL, OPT_LATENCY},
     {"fault", required_argument, NULL, OPT_FAULT},
     {"sample", required_argument, NULL, OPT_SAMPLE},
+    {"list", no_argument, NULL, OPT_LIST},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -214,13 +227,24 @@ static int sim_add_system_arg(sim_options_t *o, int c, const char *arg)
     return 0;
 }
 
-/* 0 to go on, 1 when --help was printed, -1 on a usage error (already reported). */
+/* --list: every system and its default ports, for scripts (config/run-dev.sh) and tests. */
+static void sim_print_list(FILE *out)
+{
+    for (size_t i = 0; i < SIM_COUNT(sim_services); i++)
+        fprintf(out, "%s %d %d\n", sim_services[i]->name, sim_services[i]->default_port,
+                sim_services[i]->default_port + 100);
+}
+
+/* 0 to go on, 1 when --help or --list was printed, -1 on a usage error (already reported). */
 static int sim_parse_one(sim_options_t *o, int c, const char *arg)
 {
     unsigned long long n;
     switch (c) {
     case 'h':
         sim_usage(stdout);
+        return 1;
+    case OPT_LIST:
+        sim_print_list(stdout);
         return 1;
     case OPT_SYSTEM:
         if (strcmp(arg, "all") == 0) {

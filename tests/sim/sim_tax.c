@@ -21,6 +21,7 @@
  * default namespace. A client that only handles the ICD's sample breaks here.
  */
 #include "sim_tax.h"
+#include "sim_perm.h"
 #include "sim_text.h"
 
 #include <ctype.h>
@@ -51,8 +52,9 @@
 #define SIM_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const sim_tax_ops[] = {"TraCuuNNT", NULL};
-static const char *const sim_tax_faults[] = {"MaKetQua2", "MaKetQua9", "dtd",        "xxe", "bom",
-                                             "ncr",       "wrong_id",  "rate_limit", NULL};
+/* no_echo answers without MaYeuCau: the ICD shows it in the answer but never says it is always sent. */
+static const char *const sim_tax_faults[] = {"MaKetQua2", "MaKetQua9", "dtd",        "xxe",     "bom",
+                                             "ncr",       "wrong_id",  "rate_limit", "no_echo", NULL};
 
 enum { SIM_TAX_TC, SIM_TAX_HKD, SIM_TAX_CN };
 static const char *const sim_tax_kind_codes[] = {"TC", "HKD", "CN"};
@@ -159,21 +161,10 @@ static uint64_t sim_tax_stream(size_t t, unsigned branch, unsigned salt)
  * and not a multiple of 5, so the map is a bijection and neighbouring taxpayers get unrelated codes.
  */
 #define SIM_TAX_SPACE 10000000ull
-#define SIM_TAX_MUL   7654321ull
-#define SIM_TAX_ADD   1234567ull
 
-static uint64_t sim_tax_mul_inverse(void)
+static sim_perm_t sim_tax_serials(void)
 {
-    /* Extended Euclid on (MUL, SPACE). */
-    int64_t r0 = (int64_t)SIM_TAX_SPACE, r1 = (int64_t)SIM_TAX_MUL, t0 = 0, t1 = 1;
-    while (r1 != 0) {
-        int64_t q = r0 / r1, r = r0 - q * r1, t = t0 - q * t1;
-        r0 = r1;
-        r1 = r;
-        t0 = t1;
-        t1 = t;
-    }
-    return (uint64_t)((t0 % (int64_t)SIM_TAX_SPACE + (int64_t)SIM_TAX_SPACE) % (int64_t)SIM_TAX_SPACE);
+    return sim_perm_make(SIM_TAX_SPACE, 7654321ull, 1234567ull);
 }
 
 /* The ICD README's rule: 10 - (sum of digits 1-9 weighted 31,29,23,19,17,13,7,5,3) mod 11; 10 is never valid. */
@@ -226,7 +217,8 @@ static unsigned sim_tax_branches(size_t t)
 /* The 10-digit code of taxpayer t. The ninth digit is nudged so that the check value is never 10. */
 static void sim_tax_code_of(size_t t, int kind, char out[11])
 {
-    uint64_t m = ((uint64_t)t * SIM_TAX_MUL + SIM_TAX_ADD) % SIM_TAX_SPACE;
+    sim_perm_t serials = sim_tax_serials();
+    uint64_t m = sim_perm_apply(&serials, (uint64_t)t);
     const sim_tax_office_t *o = &sim_tax_offices[m / 1000000];
     snprintf(out, 11, "%s%06u0", kind == SIM_TAX_CN ? o->personal_prefix : o->prefix, (unsigned)(m % 1000000));
     /* Digit 9 weighs 3, which is invertible mod 11: at most one of 0..9 gives check value 10. */
@@ -266,7 +258,8 @@ static int sim_tax_decode(const sim_people_t *people, const char *code, size_t *
     uint64_t m = (uint64_t)(o - sim_tax_offices) * 1000000;
     for (int i = 2; i < 8; i++)
         m += (uint64_t)(code[i] - '0') * sim_tax_pow10[7 - i];
-    uint64_t idx = (m + SIM_TAX_SPACE - SIM_TAX_ADD) % SIM_TAX_SPACE * sim_tax_mul_inverse() % SIM_TAX_SPACE;
+    sim_perm_t serials = sim_tax_serials();
+    uint64_t idx = sim_perm_invert(&serials, m);
     if (idx >= sim_people_count(people))
         return 0;
     int kind = sim_tax_kind(people, (size_t)idx);
@@ -756,15 +749,18 @@ static void sim_tax_taxpayer(sim_buf_t *b, const sim_tax_form_t *f, const sim_ta
     sim_buf_printf(b, "\n  </%sNguoiNopThue>\n", f->pfx);
 }
 
-/* A KetQuaTraCuu with MaKetQua `result` (0-9), the record for 0. */
+/* A KetQuaTraCuu with MaKetQua `result` (0-9), the record for 0; without MaYeuCau when echo is NULL. */
 static void sim_tax_reply(sim_reply_t *reply, int http, const sim_tax_form_t *f, const char *echo, int result,
                           const char *mota, const sim_taxpayer_t *tp)
 {
     sim_buf_t *b = &reply->body;
     sim_tax_open(b, f);
-    sim_buf_puts(b, "  ");
-    sim_tax_element(b, f, "MaYeuCau", echo);
-    sim_buf_printf(b, "\n  <%sMaKetQua>%d</%sMaKetQua>\n  ", f->pfx, result, f->pfx);
+    if (echo != NULL) {
+        sim_buf_puts(b, "  ");
+        sim_tax_element(b, f, "MaYeuCau", echo);
+        sim_buf_puts(b, "\n");
+    }
+    sim_buf_printf(b, "  <%sMaKetQua>%d</%sMaKetQua>\n  ", f->pfx, result, f->pfx);
     sim_tax_element(b, f, "MoTa", mota ? mota : sim_tax_mota[result]);
     sim_buf_puts(b, "\n");
     if (tp != NULL)
@@ -851,12 +847,13 @@ static void sim_tax_answer(const sim_people_t *people, const sim_tax_call_t *c, 
         f.bom = 1;
     if (sim_tax_is_fault(fault, "ncr"))
         f.ncr = 1;
+    const char *sent = sim_tax_is_fault(fault, "no_echo") ? NULL : echo;
     if (!sim_tax_code_valid(c->code))
-        sim_tax_reply(reply, 200, &f, echo, 2, NULL, NULL);
+        sim_tax_reply(reply, 200, &f, sent, 2, NULL, NULL);
     else if (!found)
-        sim_tax_reply(reply, 200, &f, echo, 1, NULL, NULL);
+        sim_tax_reply(reply, 200, &f, sent, 1, NULL, NULL);
     else
-        sim_tax_reply(reply, 200, &f, echo, 0, NULL, &tp);
+        sim_tax_reply(reply, 200, &f, sent, 0, NULL, &tp);
 }
 
 static void sim_tax_handle(void *state, const sim_people_t *people, const sim_request_t *req, const char *fault,
@@ -876,15 +873,15 @@ static void sim_tax_handle(void *state, const sim_people_t *people, const sim_re
     sim_tax_parse(req, &c);
     /* The key first: an unauthenticated caller learns nothing, not even that it is over the limit. */
     if (!sim_tax_key_ok(st, req))
-        sim_tax_reply(reply, 401, &plain, c.id, 3, NULL, NULL);
+        sim_tax_reply(reply, 401, &plain, c.id ? c.id : "", 3, NULL, NULL);
     else if (sim_tax_is_fault(fault, "rate_limit") || sim_tax_over_limit(st))
         sim_tax_reply_empty(reply, 503, "Service Unavailable");
     else if (c.problem[0] != '\0')
-        sim_tax_reply(reply, 400, &plain, c.id, 2, c.problem, NULL);
+        sim_tax_reply(reply, 400, &plain, c.id ? c.id : "", 2, c.problem, NULL);
     else if (sim_tax_is_fault(fault, "MaKetQua2"))
-        sim_tax_reply(reply, 200, &plain, c.id, 2, NULL, NULL);
+        sim_tax_reply(reply, 200, &plain, c.id ? c.id : "", 2, NULL, NULL);
     else if (sim_tax_is_fault(fault, "MaKetQua9"))
-        sim_tax_reply(reply, 200, &plain, c.id, 9, NULL, NULL);
+        sim_tax_reply(reply, 200, &plain, c.id ? c.id : "", 9, NULL, NULL);
     else if (sim_tax_is_fault(fault, "dtd") || sim_tax_is_fault(fault, "xxe"))
         sim_tax_reply_hostile(reply, &c, sim_tax_is_fault(fault, "xxe"));
     else

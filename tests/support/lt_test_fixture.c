@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *lt_test_read_file(lt_arena_t *a, const char *dir, const char *name, size_t *len)
 {
@@ -43,6 +45,40 @@ char *lt_test_replace(lt_arena_t *a, const char *s, const char *from, const char
     }
     strcpy(w, p);
     return out;
+}
+
+char *lt_test_temp_file(const char *text, size_t len)
+{
+    char *path = strdup("/tmp/lt-adapter-test-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+void lt_test_temp_file_remove(char *path)
+{
+    if (path != NULL)
+        unlink(path);
+    free(path);
+}
+
+int lt_test_settings_load(const lt_adapter_t *adapter, const char *json, const char *placeholder, const char *file_text,
+                          const char *key, void **settings, lt_error_t *err)
+{
+    lt_arena_t *a = lt_arena_new();
+    char *file = lt_test_temp_file(file_text, strlen(file_text));
+    const char *text = strstr(json, placeholder) ? lt_test_replace(a, json, placeholder, file) : json;
+    json_error_t jerr;
+    json_t *conf = json_loads(text, 0, &jerr);
+    if (conf == NULL)
+        fail_msg("bad settings JSON in test: %s", jerr.text);
+    int rc = adapter->settings_load(conf, key, settings, err);
+    json_decref(conf);
+    lt_test_temp_file_remove(file);
+    lt_arena_destroy(a);
+    return rc;
 }
 
 lt_test_outcome_t lt_test_parse(const lt_operation_t *op, lt_call_t *call, long status, const char *content_type,

@@ -16,6 +16,16 @@ char *lt_test_read_file(lt_arena_t *a, const char *dir, const char *name, size_t
  * replacement that changes nothing would make its test vacuous. */
 char *lt_test_replace(lt_arena_t *a, const char *s, const char *from, const char *to);
 
+/* A file in /tmp holding len bytes of text (a secret or key file for settings_load); its path, malloc'd. Remove it
+ * with lt_test_temp_file_remove. */
+char *lt_test_temp_file(const char *text, size_t len);
+void lt_test_temp_file_remove(char *path);
+
+/* adapter->settings_load(json, key) after every placeholder in json (if any) is replaced by the path of a temporary
+ * file holding file_text, removed again after the load: a secret file's content is what the test varies. */
+int lt_test_settings_load(const lt_adapter_t *adapter, const char *json, const char *placeholder, const char *file_text,
+                          const char *key, void **settings, lt_error_t *err);
+
 /* The string value of the single node at an XPath (fails unless exactly one node matches). */
 void lt_test_assert_xpath(xmlXPathContextPtr xp, const char *path, const char *want);
 /* Exactly n nodes match the XPath. */

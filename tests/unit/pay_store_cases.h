@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lt_pay_sealed.h"
 #include "lt_pay_store.h"
 
 typedef struct fx {
@@ -441,12 +442,100 @@ static void case_no_callback_after_free(void **state)
     assert_int_equal(g.calls, 0);
 }
 
+/* The citizen's part: a sealed payment comes back sealed, settled or not; one stored in clear (before sealing
+ * existed) comes back in clear. The stores never open or re-seal anything. */
+static void case_sealed_and_clear_payments(void **state)
+{
+    fx_t *fx = *state;
+    lt_cache_keys_t keys;
+    memset(&keys, 0, sizeof(keys));
+    keys.aead[0].id = keys.encrypt_with = 3;
+    memset(keys.aead[0].key, 0x42, 32);
+    keys.naead = 1;
+    got_t g;
+    lt_payment_t sealed = make_payment("PAYSEALED01", 1000, 1000, NULL, NULL);
+    assert_int_equal(lt_pay_seal(&keys, &sealed), 0);
+    assert_int_equal(create_now(fx, &sealed, &g), LT_PAY_OK);
+    lt_pay_settlement_t s = make_settlement("PAYSEALED01", 100000, LT_PAY_PAID, 2000);
+    assert_int_equal(settle_now(fx, &s, &g), LT_PAY_OK);
+    assert_int_equal(get_now(fx, "PAYSEALED01", &g), LT_PAY_OK);
+    assert_int_equal(g.payment.state, LT_PAY_PAID);
+    assert_string_equal(g.payment.sealed, sealed.sealed);
+    assert_string_equal(g.payment.client_ip, ""); /* not stored in clear */
+    assert_string_equal(g.payment.return_url, "");
+    lt_error_t err;
+    assert_int_equal(lt_pay_unseal(&keys, &g.payment, &err), 0);
+    assert_string_equal(g.payment.client_ip, "10.1.2.3");
+    assert_string_equal(g.payment.return_url, "https://portal.example/r/PAYSEALED01");
+
+    lt_payment_t clear = make_payment("PAYCLEAR001", 1000, 1000, NULL, NULL);
+    assert_int_equal(create_now(fx, &clear, &g), LT_PAY_OK);
+    assert_int_equal(get_now(fx, "PAYCLEAR001", &g), LT_PAY_OK);
+    assert_string_equal(g.payment.sealed, "");
+    assert_string_equal(g.payment.client_ip, "10.1.2.3");
+    assert_string_equal(g.payment.return_url, "https://portal.example/r/PAYCLEAR001");
+}
+
+static got_t *fee_pending_now(fx_t *fx, got_t *g)
+{
+    memset(g, 0, sizeof(*g));
+    lt_pay_fee_pending(fx->conn, 10, on_list, g);
+    assert_int_equal(g->calls, 0);
+    wait_calls(fx, g, 1);
+    assert_int_equal(g->outcome, LT_PAY_OK);
+    return g;
+}
+
+static lt_pay_outcome_t fee_reported_now(fx_t *fx, const char *id)
+{
+    got_t g = {0};
+    lt_pay_fee_reported(fx->conn, id, on_done, &g);
+    assert_int_equal(g.calls, 0);
+    wait_calls(fx, &g, 1);
+    return g.outcome;
+}
+
+/* The dossier report: a paid payment for a dossier is owed to it from its settlement on, until reported; a failed
+ * one, or one without a dossier, never is. A repeat of the report changes nothing. */
+static void case_dossier_report(void **state)
+{
+    fx_t *fx = *state;
+    got_t g;
+    lt_payment_t paid = make_payment("PAY-F-01", 7000, 100, NULL, NULL);
+    lt_payment_t failed = make_payment("PAY-F-02", 7000, 100, NULL, NULL);
+    lt_payment_t loose = make_payment("PAY-F-03", 7000, 100, NULL, NULL);
+    loose.dossier_id[0] = '\0';
+    assert_int_equal(create_now(fx, &paid, &g), LT_PAY_OK);
+    assert_int_equal(create_now(fx, &failed, &g), LT_PAY_OK);
+    assert_int_equal(create_now(fx, &loose, &g), LT_PAY_OK);
+    assert_int_equal(fee_pending_now(fx, &g)->n, 0); /* pending payments are owed nothing */
+    lt_pay_settlement_t s = make_settlement("PAY-F-01", 700000, LT_PAY_PAID, 2000);
+    assert_int_equal(settle_now(fx, &s, &g), LT_PAY_OK);
+    s = make_settlement("PAY-F-02", 700000, LT_PAY_FAILED, 2001);
+    assert_int_equal(settle_now(fx, &s, &g), LT_PAY_OK);
+    s = make_settlement("PAY-F-03", 700000, LT_PAY_PAID, 2002);
+    assert_int_equal(settle_now(fx, &s, &g), LT_PAY_OK);
+    s = make_settlement("PAY-F-01", 700000, LT_PAY_PAID, 2003);
+    assert_int_equal(settle_now(fx, &s, &g), LT_PAY_ALREADY_FINAL); /* a repeated IPN owes nothing more */
+    fee_pending_now(fx, &g);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.ids[0], "PAY-F-01");
+    assert_int_equal(counts_now(fx).dossier_reports_owed, 1);
+    assert_int_equal(fee_reported_now(fx, "PAY-F-01"), LT_PAY_OK);
+    assert_int_equal(fee_reported_now(fx, "PAY-F-01"), LT_PAY_OK); /* again: nothing changes */
+    assert_int_equal(fee_reported_now(fx, "PAY-NOBODY"), LT_PAY_OK);
+    assert_int_equal(fee_pending_now(fx, &g)->n, 0);
+    assert_int_equal(counts_now(fx).dossier_reports_owed, 0);
+}
+
 #define STORE_CASES(setup, teardown)                                                                                   \
     cmocka_unit_test_setup_teardown(case_settle_outcomes, setup, teardown),                                            \
+        cmocka_unit_test_setup_teardown(case_sealed_and_clear_payments, setup, teardown),                              \
         cmocka_unit_test_setup_teardown(case_idempotency, setup, teardown),                                            \
         cmocka_unit_test_setup_teardown(case_list_unsettled, setup, teardown),                                         \
         cmocka_unit_test_setup_teardown(case_outbox_claim_lease, setup, teardown),                                     \
         cmocka_unit_test_setup_teardown(case_outbox_failure_dead_redrive_delivered, setup, teardown),                  \
-        cmocka_unit_test_setup_teardown(case_no_callback_after_free, setup, teardown)
+        cmocka_unit_test_setup_teardown(case_no_callback_after_free, setup, teardown),                                 \
+        cmocka_unit_test_setup_teardown(case_dossier_report, setup, teardown)
 
 #endif

@@ -33,17 +33,17 @@ static void names_are_deterministic_and_distinct(void **state)
     other.hmac[0] ^= 1;
     unsigned char a[32], b[32], c[32], d[32], e[32];
     const char *in = "{\"id\":\"001095012345\"}";
-    lt_cache_key_derive(&k, "population", "lookup", in, strlen(in), a);
-    lt_cache_key_derive(&k, "population", "lookup", in, strlen(in), b);
-    lt_cache_key_derive(&k, "population", "verify", in, strlen(in), c);
-    lt_cache_key_derive(&other, "population", "lookup", in, strlen(in), d);
-    lt_cache_key_derive(&k, "population", "lookup", in, strlen(in) - 1, e);
+    lt_cache_crypto_key_derive(&k, "population", "lookup", in, strlen(in), a);
+    lt_cache_crypto_key_derive(&k, "population", "lookup", in, strlen(in), b);
+    lt_cache_crypto_key_derive(&k, "population", "verify", in, strlen(in), c);
+    lt_cache_crypto_key_derive(&other, "population", "lookup", in, strlen(in), d);
+    lt_cache_crypto_key_derive(&k, "population", "lookup", in, strlen(in) - 1, e);
     assert_memory_equal(a, b, 32);
     assert_memory_not_equal(a, c, 32);
     assert_memory_not_equal(a, d, 32);
     assert_memory_not_equal(a, e, 32);
     char hex[LT_CACHE_HEX_LEN + 1];
-    lt_cache_hex(a, hex);
+    lt_cache_crypto_hex(a, hex);
     assert_int_equal(strlen(hex), 64);
     assert_null(strstr(hex, "001095012345"));
 }
@@ -58,25 +58,65 @@ static void sealed_values_open_only_intact_and_under_their_name(void **state)
     const char *plain = "{\"full_name\":\"Nguyễn Văn An\"}";
     unsigned char *sealed;
     size_t len;
-    assert_int_equal(lt_cache_seal(&k, name, plain, strlen(plain), &sealed, &len), 0);
+    assert_int_equal(lt_cache_crypto_seal(&k, name, plain, strlen(plain), &sealed, &len), 0);
     assert_int_equal(len, strlen(plain) + LT_CACHE_SEAL_OVERHEAD);
     assert_int_equal(sealed[1], 7);
     assert_null(memmem(sealed, len, "Nguy", 4));
     char *out;
     size_t outlen;
     lt_error_t err;
-    assert_int_equal(lt_cache_open(&k, name, sealed, len, &out, &outlen, &err), 0);
+    assert_int_equal(lt_cache_crypto_open(&k, name, sealed, len, &out, &outlen, &err), 0);
     assert_string_equal(out, plain);
     free(out);
-    assert_int_equal(lt_cache_open(&k, other, sealed, len, &out, &outlen, &err), -1);
+    assert_int_equal(lt_cache_crypto_open(&k, other, sealed, len, &out, &outlen, &err), -1);
     assert_string_equal(err.code, "cache_unreadable");
     for (size_t i = 0; i < len; i++) {
         sealed[i] ^= 0x80;
-        assert_int_equal(lt_cache_open(&k, name, sealed, len, &out, &outlen, &err), -1);
+        assert_int_equal(lt_cache_crypto_open(&k, name, sealed, len, &out, &outlen, &err), -1);
         sealed[i] ^= 0x80;
     }
-    assert_int_equal(lt_cache_open(&k, name, sealed, len - 1, &out, &outlen, &err), -1);
+    assert_int_equal(lt_cache_crypto_open(&k, name, sealed, len - 1, &out, &outlen, &err), -1);
     free(sealed);
+}
+
+/* A loop's contexts, used again and again (a refused value between), give what fresh contexts give. The HMAC is
+ * checked against a value computed outside this code (Python: hmac.new(bytes([0x11]) * 32, b"population|lookup|"
+ * + input, "sha256")). */
+static void a_loops_reused_contexts_give_the_same_names_and_values(void **state)
+{
+    lt_cache_keys_t k;
+    keys_with(&k, 1, 0x22);
+    lt_cache_crypto_loop_t loop;
+    lt_cache_crypto_loop_init(&loop, &k);
+    const char *ins[] = {"{\"id\":\"001095012345\"}", "{\"tax_code\":\"0100109106\"}", ""};
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < 3; i++) {
+            unsigned char fresh[32], reused[32];
+            lt_cache_crypto_key_derive(&k, "population", "lookup", ins[i], strlen(ins[i]), fresh);
+            lt_cache_crypto_key_derive_on(&loop, "population", "lookup", ins[i], strlen(ins[i]), reused);
+            assert_memory_equal(fresh, reused, 32);
+            if (i == 0) {
+                char hex[LT_CACHE_HEX_LEN + 1];
+                lt_cache_crypto_hex(reused, hex);
+                assert_string_equal(hex, "60ca254f3a0ff932689bcfee982d6dbab1ca4a69955766d5b4e30aa2dbe54821");
+            }
+        }
+    unsigned char name[32], other[32];
+    memset(name, 3, 32);
+    memset(other, 4, 32);
+    unsigned char *sealed;
+    size_t len, outlen;
+    char *out;
+    lt_error_t err;
+    assert_int_equal(lt_cache_crypto_seal(&k, name, "value", 5, &sealed, &len), 0);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(lt_cache_crypto_open_on(&loop, &k, name, sealed, len, &out, &outlen, &err), 0);
+        assert_string_equal(out, "value");
+        free(out);
+        assert_int_equal(lt_cache_crypto_open_on(&loop, &k, other, sealed, len, &out, &outlen, &err), -1);
+    }
+    free(sealed);
+    lt_cache_crypto_loop_free(&loop);
 }
 
 static void keys_rotate_by_id(void **state)
@@ -94,14 +134,14 @@ static void keys_rotate_by_id(void **state)
     size_t l1, l2, n;
     char *out;
     lt_error_t err;
-    lt_cache_seal(&old, name, "one", 3, &s1, &l1);
-    lt_cache_seal(&ring, name, "two", 3, &s2, &l2);
+    lt_cache_crypto_seal(&old, name, "one", 3, &s1, &l1);
+    lt_cache_crypto_seal(&ring, name, "two", 3, &s2, &l2);
     assert_int_equal(s2[1], 2);
-    assert_int_equal(lt_cache_open(&ring, name, s1, l1, &out, &n, &err), 0);
+    assert_int_equal(lt_cache_crypto_open(&ring, name, s1, l1, &out, &n, &err), 0);
     free(out);
-    assert_int_equal(lt_cache_open(&retired, name, s2, l2, &out, &n, &err), 0);
+    assert_int_equal(lt_cache_crypto_open(&retired, name, s2, l2, &out, &n, &err), 0);
     free(out);
-    assert_int_equal(lt_cache_open(&retired, name, s1, l1, &out, &n, &err), -1);
+    assert_int_equal(lt_cache_crypto_open(&retired, name, s1, l1, &out, &n, &err), -1);
     assert_non_null(strstr(err.detail, "key id"));
     free(s1);
     free(s2);
@@ -123,17 +163,17 @@ static void key_files_are_hex(void **state)
     size_t len;
     lt_error_t err;
     char *p = write_file("00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n");
-    assert_int_equal(lt_cache_key_file_read(p, key, 32, 32, &len, &err), 0);
+    assert_int_equal(lt_cache_crypto_key_file_read(p, key, 32, 32, &len, &err), 0);
     assert_int_equal(len, 32);
     assert_int_equal(key[31], 0xff);
     unlink(p);
     p = write_file("0011");
-    assert_int_equal(lt_cache_key_file_read(p, key, 32, 32, &len, &err), -1);
+    assert_int_equal(lt_cache_crypto_key_file_read(p, key, 32, 32, &len, &err), -1);
     unlink(p);
     p = write_file("zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
-    assert_int_equal(lt_cache_key_file_read(p, key, 32, 32, &len, &err), -1);
+    assert_int_equal(lt_cache_crypto_key_file_read(p, key, 32, 32, &len, &err), -1);
     unlink(p);
-    assert_int_equal(lt_cache_key_file_read("/nonexistent/key", key, 32, 32, &len, &err), -1);
+    assert_int_equal(lt_cache_crypto_key_file_read("/nonexistent/key", key, 32, 32, &len, &err), -1);
 }
 
 static void entries_round_trip_and_age(void **state)
@@ -184,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(names_are_deterministic_and_distinct),
         cmocka_unit_test(sealed_values_open_only_intact_and_under_their_name),
+        cmocka_unit_test(a_loops_reused_contexts_give_the_same_names_and_values),
         cmocka_unit_test(keys_rotate_by_id),
         cmocka_unit_test(key_files_are_hex),
         cmocka_unit_test(entries_round_trip_and_age),

@@ -99,6 +99,93 @@ static void dmy_to_iso(void **state)
     assert_int_equal(lt_date_dmy_to_iso("3/12/1995", out, &err), -1);
 }
 
+static void iso_date(void **state)
+{
+    assert_true(lt_date_is_iso_date("2010-05-20"));
+    assert_true(lt_date_is_iso_date("2016-02-29"));
+    const char *bad[] = {"2015-02-29",  "2010-13-01", "2010-5-20", "20100520", "2010-05-20T00:00:00",
+                         " 2010-05-20", "2010/05/20", "",          NULL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(lt_date_is_iso_date(bad[i]));
+}
+
+static void upstream_timestamp(void **state)
+{
+    lt_arena_t *a = lt_arena_new();
+    /* With an offset, or Z, the text is kept as it came. */
+    const char *kept[] = {"2024-06-01T10:00:00+07:00",     "2023-12-31T23:59:59Z",      "2023-12-31t23:59:59z",
+                          "2025-07-01T08:30:15.250+07:00", "2024-02-29T00:00:00-03:30", "2016-12-31T23:59:60Z"};
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        assert_ptr_equal(lt_date_upstream_timestamp(a, kept[i]), kept[i]);
+    /* Without one it is Vietnam time, and says so. */
+    assert_string_equal(lt_date_upstream_timestamp(a, "2024-06-01T10:00:00"), "2024-06-01T10:00:00+07:00");
+    assert_string_equal(lt_date_upstream_timestamp(a, "2024-06-01T10:00:00.5"), "2024-06-01T10:00:00.5+07:00");
+    const char *bad[] = {
+        "2024-06-01",                 /* a date alone */
+        "2024-06-01 10:00:00",        /* a space for the T */
+        "2024-06-01T10:00",           /* no seconds */
+        "2023-02-29T10:00:00Z",       /* not a leap year */
+        "2024-06-01T24:00:00Z",       /* hour 24 */
+        "2024-06-01T10:60:00Z",       /* minute 60 */
+        "2024-06-01T10:00:61Z",       /* second 61 */
+        "2024-06-01T10:00:00.Z",      /* a point without digits */
+        "2024-06-01T10:00:00+0700",   /* offset without its colon */
+        "2024-06-01T10:00:00+24:00",  /* offset hour 24 */
+        "2024-06-01T10:00:00+07:60",  /* offset minute 60 */
+        "2024-06-01T10:00:00Zjunk",   /* something after the Z */
+        "2024-06-01T10:00:00+07:00x", /* something after the offset */
+        "2024-6-01T10:00:00Z",        /* a one-digit month */
+        "",
+        NULL,
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_null(lt_date_upstream_timestamp(a, bad[i]));
+    lt_arena_destroy(a);
+}
+
+static void dotted_to_iso(void **state)
+{
+    char out[11];
+    lt_error_t err = {0};
+    assert_int_equal(lt_date_dotted_to_iso("02.03.2019", out, &err), 0);
+    assert_string_equal(out, "2019-03-02");
+    assert_int_equal(lt_date_dotted_to_iso("29.02.2024", out, &err), 0);
+    assert_string_equal(out, "2024-02-29");
+    const char *bad[] = {"29.02.2023", "02/03/2019", "2.03.2019", "02.03.19", "02.13.2019", "", NULL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        lt_error_clear(&err);
+        assert_int_equal(lt_date_dotted_to_iso(bad[i], out, &err), -1);
+        assert_int_equal(err.kind, LT_ERR_UPSTREAM_BAD);
+        assert_string_equal(err.code, "bad_response");
+        assert_string_equal(err.detail, "national system sent a date that is not a valid dd.MM.yyyy");
+    }
+}
+
+static void vn_stamp_to_unix(void **state)
+{
+    time_t t = 0;
+    /* 2026-11-22 18:30:00 in Vietnam is 11:30:00 UTC: 1795347000 (date -u -d '2026-11-22 11:30:00' +%s). */
+    assert_int_equal(lt_date_vn_stamp_to_unix("20261122183000", &t), 0);
+    assert_int_equal((long long)t, 1795347000LL);
+    /* Just after midnight in Vietnam is still the previous day in UTC. */
+    assert_int_equal(lt_date_vn_stamp_to_unix("20240102003000", &t), 0);
+    assert_int_equal((long long)t, 1704130200LL);
+    const char *bad[] = {"20261122183060",
+                         "20261122240000",
+                         "20260230120000",
+                         "2026112218300",
+                         "202611221830000",
+                         "2026-11-22T18:",
+                         "20261122 83000",
+                         "",
+                         NULL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        t = 42;
+        assert_int_equal(lt_date_vn_stamp_to_unix(bad[i], &t), -1);
+        assert_int_equal((long long)t, 42);
+    }
+}
+
 static void iso8601_vietnam_time(void **state)
 {
     char out[32];
@@ -119,12 +206,109 @@ static void iso8601_vietnam_time(void **state)
     assert_memory_equal(out, expect, 10);
 }
 
+/* An instant from ISO 8601 with its offset, whatever the offset; and back as the national systems' compact form. */
+static void iso8601_instants(void **state)
+{
+    time_t t = 0;
+    assert_int_equal(lt_date_parse_iso8601("2026-11-22T14:48:12Z", &t), 0);
+    assert_int_equal(t, 1795358892);
+    assert_int_equal(lt_date_parse_iso8601("2026-11-22T21:48:12+07:00", &t), 0);
+    assert_int_equal(t, 1795358892);
+    assert_int_equal(lt_date_parse_iso8601("2026-11-22T13:18:12.999-01:30", &t), 0);
+    assert_int_equal(t, 1795358892);
+    assert_int_equal(lt_date_parse_iso8601("2024-02-29T00:00:00Z", &t), 0);
+    static const char *const bad[] = {"2026-11-22T14:48:12",
+                                      "2026-11-22 14:48:12Z",
+                                      "2026-11-22T14:48Z",
+                                      "2025-02-29T00:00:00Z",
+                                      "2026-11-22T24:00:00Z",
+                                      "2026-11-22T14:48:60Z",
+                                      "2026-11-22T14:48:12+0700",
+                                      "2026-11-22T14:48:12+15:00",
+                                      "2026-11-22T14:48:12.Z",
+                                      "2026-11-22T14:48:12Zjunk",
+                                      "20261122144812",
+                                      "",
+                                      NULL};
+    for (size_t i = 0; bad[i] != NULL; i++)
+        if (lt_date_parse_iso8601(bad[i], &t) == 0)
+            fail_msg("'%s' was read as a time", bad[i]);
+    assert_int_equal(lt_date_parse_iso8601(NULL, &t), -1);
+    char out[15];
+    lt_date_format_vn_compact(1795358892, out);
+    assert_string_equal(out, "20261122214812");
+    lt_date_format_vn_compact(1704130200, out); /* 2024-01-01T17:30:00Z: the next day in Vietnam */
+    assert_string_equal(out, "20240102003000");
+}
+
+/* The status page's zone: written with its offset, and read back to the same instant by the ISO 8601 reader. */
+static void display_zone(void **state)
+{
+    (void)state;
+    long off;
+    assert_int_equal(lt_date_parse_zone("+07:00", &off), 0);
+    assert_int_equal(off, 7 * 3600);
+    assert_int_equal(lt_date_parse_zone("Z", &off), 0);
+    assert_int_equal(off, 0);
+    assert_int_equal(lt_date_parse_zone("-03:30", &off), 0);
+    assert_int_equal(off, -(3 * 3600 + 30 * 60));
+    static const char *const bad[] = {"+7", "07:00", "+07:60", "+15:00", "UTC", "", "+07:00 ", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++)
+        if (lt_date_parse_zone(bad[i], &off) == 0)
+            fail_msg("'%s' was read as a zone", bad[i]);
+    char out[32];
+    time_t back;
+    lt_date_format_zone(1704130200123LL, 7 * 3600, out); /* 2024-01-01T17:30:00.123Z */
+    assert_string_equal(out, "2024-01-02T00:30:00+07:00");
+    assert_int_equal(lt_date_parse_iso8601(out, &back), 0);
+    assert_int_equal(back, 1704130200);
+    lt_date_format_zone(1704130200000LL, 0, out);
+    assert_string_equal(out, "2024-01-01T17:30:00Z");
+    lt_date_format_zone(1704130200000LL, -(3 * 3600 + 30 * 60), out);
+    assert_string_equal(out, "2024-01-01T14:00:00-03:30");
+    assert_int_equal(lt_date_parse_iso8601(out, &back), 0);
+    assert_int_equal(back, 1704130200);
+}
+
+static void ages_and_durations(void **state)
+{
+    (void)state;
+    char out[32];
+    static const struct {
+        long long s;
+        const char *ago, *duration;
+    } cases[] = {{-5, "just now", "0 s"},
+                 {0, "just now", "0 s"},
+                 {59, "59 s ago", "59 s"},
+                 {60, "1 min ago", "1 min"},
+                 {3599, "59 min ago", "59 min"},
+                 {3600, "1 h ago", "1 h 0 min"},
+                 {7322, "2 h ago", "2 h 2 min"},
+                 {86400 + 3600, "25 h ago", "1 day 1 h"},
+                 {2 * 86400, "2 days ago", "2 days 0 h"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        lt_date_ago(cases[i].s, out);
+        assert_string_equal(out, cases[i].ago);
+        lt_date_duration(cases[i].s, out);
+        assert_string_equal(out, cases[i].duration);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_request_accepts), cmocka_unit_test(parse_request_refuses),
-        cmocka_unit_test(compact_to_iso),        cmocka_unit_test(dmy_to_iso),
+        cmocka_unit_test(parse_request_accepts),
+        cmocka_unit_test(parse_request_refuses),
+        cmocka_unit_test(compact_to_iso),
+        cmocka_unit_test(dmy_to_iso),
+        cmocka_unit_test(dotted_to_iso),
+        cmocka_unit_test(vn_stamp_to_unix),
+        cmocka_unit_test(iso_date),
+        cmocka_unit_test(upstream_timestamp),
         cmocka_unit_test(iso8601_vietnam_time),
+        cmocka_unit_test(iso8601_instants),
+        cmocka_unit_test(display_zone),
+        cmocka_unit_test(ages_and_durations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,26 +12,26 @@
 
 static void test_label_values_are_escaped(void **state)
 {
-    lt_mbuf_t b = {0};
+    lt_buf_t b = {0};
     lt_mbuf_label_value(&b, "plain-CN.example");
     assert_string_equal(b.data, "plain-CN.example");
     b.len = 0;
     lt_mbuf_label_value(&b, "a\"quote\\back\nline");
     assert_string_equal(b.data, "a\\\"quote\\\\back\\nline");
     assert_int_equal(b.len, strlen(b.data));
-    lt_mbuf_free(&b);
+    lt_buf_free(&b);
 }
 
 static void test_a_hostile_client_cn_stays_one_valid_sample(void **state)
 {
     lt_metrics_reset();
     lt_metrics_request("/v1/x", 200, "evil\"} 1\nfake_metric 2\\", 0.001);
-    lt_mbuf_t b = {0};
+    lt_buf_t b = {0};
     lt_metrics_render_requests(&b);
     assert_non_null(strstr(b.data, "lienthong_http_requests_total{route=\"/v1/x\",status=\"200\",client=\"evil\\\"} "
                                    "1\\nfake_metric 2\\\\\"} 1\n"));
     assert_null(strstr(b.data, "\nfake_metric"));
-    lt_mbuf_free(&b);
+    lt_buf_free(&b);
 }
 
 static void test_histogram_buckets_are_cumulative(void **state)
@@ -41,7 +41,7 @@ static void test_histogram_buckets_are_cumulative(void **state)
     lt_histogram_observe(&h, 0.001);
     lt_histogram_observe(&h, 0.3);
     lt_histogram_observe(&h, 99);
-    lt_mbuf_t b = {0};
+    lt_buf_t b = {0};
     lt_mbuf_histogram(&b, "m_seconds", "upstream=\"u\"", &h);
     assert_non_null(strstr(b.data, "m_seconds_bucket{upstream=\"u\",le=\"0.005\"} 1\n"));
     assert_non_null(strstr(b.data, "m_seconds_bucket{upstream=\"u\",le=\"0.25\"} 1\n"));
@@ -50,11 +50,11 @@ static void test_histogram_buckets_are_cumulative(void **state)
     assert_non_null(strstr(b.data, "m_seconds_bucket{upstream=\"u\",le=\"+Inf\"} 3\n"));
     assert_non_null(strstr(b.data, "m_seconds_sum{upstream=\"u\"} 99.301"));
     assert_non_null(strstr(b.data, "m_seconds_count{upstream=\"u\"} 3\n"));
-    lt_mbuf_free(&b);
+    lt_buf_free(&b);
     lt_mbuf_histogram(&b, "n_seconds", "", &h);
     assert_non_null(strstr(b.data, "n_seconds_bucket{le=\"+Inf\"} 3\n"));
     assert_non_null(strstr(b.data, "n_seconds_count 3\n"));
-    lt_mbuf_free(&b);
+    lt_buf_free(&b);
 }
 
 static void test_the_request_table_is_bounded(void **state)
@@ -66,7 +66,7 @@ static void test_the_request_table_is_bounded(void **state)
         lt_metrics_request("/v1/x", 200, client, 0.01);
     }
     lt_metrics_request("/v1/x", 200, "client-0", 0.01); /* an existing series still counts */
-    lt_mbuf_t b = {0};
+    lt_buf_t b = {0};
     lt_metrics_render_requests(&b);
     assert_non_null(strstr(b.data, "{route=\"/v1/x\",status=\"200\",client=\"client-0\"} 2\n"));
     assert_non_null(strstr(b.data, "{route=\"other\",status=\"200\",client=\"other\"} 100\n"));
@@ -75,7 +75,7 @@ static void test_the_request_table_is_bounded(void **state)
     for (const char *p = b.data; (p = strstr(p, "lienthong_http_requests_total{")) != NULL; p++)
         lines++;
     assert_int_equal(lines, LT_METRICS_MAX_SERIES + 1);
-    lt_mbuf_free(&b);
+    lt_buf_free(&b);
     /* Over-long labels are cut, not grown. */
     lt_metrics_reset();
     char longname[200];
@@ -87,7 +87,7 @@ static void test_the_request_table_is_bounded(void **state)
     snprintf(expect, sizeof(expect), "{route=\"%.*s\",status=\"200\",client=\"-\"} 1\n", LT_METRICS_LABEL_MAX,
              longname);
     assert_non_null(strstr(b.data, expect));
-    lt_mbuf_free(&b);
+    lt_buf_free(&b);
     /* ... and never inside a UTF-8 sequence: 63 ASCII bytes then a 2-byte letter keeps 63 bytes. */
     lt_metrics_reset();
     char utf[80];
@@ -97,7 +97,7 @@ static void test_the_request_table_is_bounded(void **state)
     lt_metrics_render_requests(&b);
     snprintf(expect, sizeof(expect), "client=\"%.*s\"} 1\n", LT_METRICS_LABEL_MAX - 1, utf);
     assert_non_null(strstr(b.data, expect));
-    lt_mbuf_free(&b);
+    lt_buf_free(&b);
 }
 
 static lt_outcome_t classify(lt_error_kind_t kind, const char *code, long status)

@@ -132,6 +132,13 @@ static void replay_restores_everything(void **state)
     lt_payment_t retry = make_payment("PAY-R-02", 5000, 200, "portal\nk", "fp-r");
     assert_int_equal(create_now(fx, &retry, &g), LT_PAY_EXISTS);
     assert_string_equal(g.payment.id, "PAY-R-01");
+    /* PAY-O-01 was paid: its dossier report is still owed after the restart, and once made, stays made. */
+    fee_pending_now(fx, &g);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.ids[0], "PAY-O-01");
+    assert_int_equal(fee_reported_now(fx, "PAY-O-01"), LT_PAY_OK);
+    reopen(fx);
+    assert_int_equal(fee_pending_now(fx, &g)->n, 0);
 }
 
 static void torn_last_line_is_dropped(void **state)
@@ -215,8 +222,10 @@ static void compaction_keeps_state_across_reopen(void **state)
     assert_int_equal(file_size(fx, "journal.0"), -1); /* superseded and removed */
     assert_int_equal(file_size(fx, "snapshot.tmp"), -1);
     lt_pay_counts_t before = counts_now(fx);
+    assert_int_equal(fee_reported_now(fx, "PAY-K-00"), LT_PAY_OK); /* owed: PAY-O-01 and six of the seven */
     reopen(fx);
-    outbox_state_survives(fx, 7); /* PAY-K-00, 06, ... 36 */
+    assert_int_equal(fee_pending_now(fx, &g)->n, 7); /* the flags are in the snapshot */
+    outbox_state_survives(fx, 7);                    /* PAY-K-00, 06, ... 36 */
     lt_pay_counts_t after = counts_now(fx);
     for (int s = 0; s < LT_PAY_NSTATES; s++)
         assert_int_equal(after.by_state[s], before.by_state[s]);
@@ -273,6 +282,40 @@ static void second_opener_is_refused(void **state)
     assert_non_null(strstr(err.detail, pid));
 }
 
+/* A snapshot written before the journal engine was shared counts its records by kind; it still loads, and a
+ * count that does not match its records is still refused. */
+static void a_snapshot_with_the_older_header_loads(void **state)
+{
+    fx_t *fx = *state;
+    got_t g;
+    close_store(fx);
+    lt_payment_t p = make_payment("PAY-H-01", 5000, 100, NULL, NULL);
+    json_t *pj = lt_payment_to_json(&p);
+    char *pay = json_dumps(pj, JSON_COMPACT);
+    json_decref(pj);
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "{\"snapshot\":1,\"next_journal\":3,\"payments\":1,\"events\":0}\n"
+             "{\"op\":\"payment\",\"p\":%s}\n",
+             pay);
+    append_to(fx, "snapshot", text);
+    open_store(fx);
+    assert_int_equal(get_now(fx, "PAY-H-01", &g), LT_PAY_OK);
+    close_store(fx);
+    char path[300];
+    snprintf(path, sizeof(path), "%s/snapshot", fx->dir);
+    unlink(path);
+    snprintf(text, sizeof(text),
+             "{\"snapshot\":1,\"next_journal\":3,\"payments\":2,\"events\":0}\n"
+             "{\"op\":\"payment\",\"p\":%s}\n",
+             pay);
+    append_to(fx, "snapshot", text);
+    free(pay);
+    lt_error_t err = {0};
+    assert_null(lt_pay_store_open(&fx->conf, &err));
+    assert_non_null(strstr(err.detail, "truncated"));
+}
+
 /* Answers come on the conn's loop: a conn on another loop never runs this one's callbacks. */
 static void answers_run_on_the_conns_loop(void **state)
 {
@@ -308,6 +351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unexplained_journal_refuses_to_start, setup, teardown),
         cmocka_unit_test_setup_teardown(second_opener_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(answers_run_on_the_conns_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_snapshot_with_the_older_header_loads, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(root);

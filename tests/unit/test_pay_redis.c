@@ -4,90 +4,26 @@
  * contract (pay_store_cases.h), two instances settling one payment at the same moment, a flushed script cache, and
  * Redis dying and coming back.
  */
-#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 #include "pay_store_cases.h"
+#include "lt_test_redis.h"
 
-static char redis_dir[] = "/tmp/lt-pay-redis-XXXXXX";
-static char redis_port[16], redis_address[64];
-static pid_t redis_pid = -1;
-static int nprefixes;
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* A command on a connection of the test's own (blocking: this is the test, not a loop). NULL when Redis is not up. */
-static redisReply *redis_sync(const char *cmd)
-{
-    struct timeval tv = {0, 200000};
-    redisContext *rc = redisConnectWithTimeout("127.0.0.1", atoi(redis_port), tv);
-    redisReply *reply = NULL;
-    if (rc != NULL && rc->err == 0)
-        reply = redisCommand(rc, cmd);
-    if (rc != NULL)
-        redisFree(rc);
-    return reply;
-}
-
-static void start_redis(void)
-{
-    char log[300];
-    snprintf(log, sizeof(log), "%s/redis.log", redis_dir);
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        execlp("redis-server", "redis-server", "--port", redis_port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "yes", "--appendfsync", "always", "--dir", redis_dir, "--logfile", log, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        redisReply *r = redis_sync("PING");
-        if (r != NULL) {
-            freeReplyObject(r);
-            return;
-        }
-        usleep(10000);
-    }
-    fail_msg("redis-server did not start on port %s", redis_port);
-}
-
-static void kill_redis(void)
-{
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-    }
-    redis_pid = -1;
-}
+static lt_test_redis_t redis;
+static int nprefixes; /* each test's key prefix is its own */
+static const char *const redis_args[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
 
 static int group_setup(void **state)
 {
-    if (mkdtemp(redis_dir) == NULL)
-        return -1;
-    snprintf(redis_port, sizeof(redis_port), "%d", free_port());
-    snprintf(redis_address, sizeof(redis_address), "127.0.0.1:%s", redis_port);
-    start_redis();
-    return 0;
+    (void)state;
+    return lt_test_redis_start(&redis, "pay-redis", redis_args);
 }
 
 static int group_teardown(void **state)
 {
-    kill_redis();
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", redis_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    (void)state;
+    return lt_test_redis_stop(&redis);
 }
 
 static void wait_ok(fx_t *fx, bool want)
@@ -106,10 +42,10 @@ static int setup(void **state)
     fx->base = event_base_new();
     snprintf(fx->prefix, sizeof(fx->prefix), "t%d:%d:", (int)getpid(), nprefixes++);
     fx->conf.store.backend = LT_PAY_STORE_REDIS;
-    fx->conf.store.redis.address = redis_address;
+    fx->conf.store.redis.conn.address = redis.address;
     fx->conf.store.redis.prefix = fx->prefix;
-    fx->conf.store.redis.timeout_ms = 1500;
-    fx->conf.store.redis.connect_timeout_ms = 1000;
+    fx->conf.store.redis.conn.timeout_ms = 1500;
+    fx->conf.store.redis.conn.connect_timeout_ms = 1000;
     lt_error_t err = {0};
     fx->store = lt_pay_store_open(&fx->conf, &err);
     if (fx->store == NULL)
@@ -175,7 +111,7 @@ static void a_flushed_script_cache_is_refilled(void **state)
     got_t g;
     lt_payment_t p = make_payment("PAY-S-01", 1000, 1000, NULL, NULL);
     assert_int_equal(create_now(fx, &p, &g), LT_PAY_OK);
-    freeReplyObject(redis_sync("SCRIPT FLUSH"));
+    freeReplyObject(lt_test_redis_command(&redis, NULL, 0, "SCRIPT FLUSH"));
     lt_pay_settlement_t s = make_settlement("PAY-S-01", 100000, LT_PAY_PAID, 2000);
     assert_int_equal(settle_now(fx, &s, &g), LT_PAY_OK);
     assert_int_equal(settle_now(fx, &s, &g), LT_PAY_ALREADY_FINAL);
@@ -192,7 +128,7 @@ static void redis_down_answers_store_error_and_loses_nothing(void **state)
     lt_pay_settlement_t s = make_settlement("PAY-D-01", 100000, LT_PAY_PAID, 2000);
     assert_int_equal(settle_now(fx, &s, &g), LT_PAY_OK);
 
-    kill_redis();
+    lt_test_redis_kill(&redis);
     assert_int_equal(get_now(fx, "PAY-D-01", &g), LT_PAY_STORE_ERROR);
     wait_ok(fx, false);
     lt_payment_t q = make_payment("PAY-D-02", 1000, 1000, NULL, NULL);
@@ -204,7 +140,7 @@ static void redis_down_answers_store_error_and_loses_nothing(void **state)
     assert_int_equal(g.outcome, LT_PAY_STORE_ERROR);
     assert_non_null(strstr(g.detail, "not connected"));
 
-    start_redis();
+    lt_test_redis_restart(&redis);
     wait_ok(fx, true);
     assert_int_equal(get_now(fx, "PAY-D-01", &g), LT_PAY_OK);
     assert_int_equal(g.payment.state, LT_PAY_PAID);

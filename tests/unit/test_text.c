@@ -81,6 +81,19 @@ static void truncate_keeps_characters_whole(void **state)
     assert_string_equal(lt_text_truncate_utf8(a, NFC_NGUYEN, 100), NFC_NGUYEN);
 }
 
+static void tokens_and_header_text(void **state)
+{
+    assert_true(lt_text_is_token("req-1.a_b:c", 128, "._:-"));
+    assert_false(lt_text_is_token("", 128, "._:-"));
+    assert_false(lt_text_is_token("has space", 128, "._:-"));
+    assert_false(lt_text_is_token("abcd", 3, ""));
+    assert_true(lt_text_is_header_text("Xác minh hồ sơ 123", 256));
+    assert_false(lt_text_is_header_text("tab\tinside", 256));
+    assert_false(lt_text_is_header_text("del\x7f", 256));
+    assert_false(lt_text_is_header_text("   ", 256));
+    assert_false(lt_text_is_header_text("", 256));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +102,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(trim_and_squeeze, setup, teardown),
         cmocka_unit_test_setup_teardown(join_skips_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(truncate_keeps_characters_whole, setup, teardown),
+        cmocka_unit_test(tokens_and_header_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lt_pay_ipn.h"
 #include "lt_vnpay.h"
 
 static void check_encoding(const char *in, const char *expected)
@@ -236,6 +237,53 @@ static void vector_querydr_pipe_hash(void **state)
     assert_string_equal(ours, expected);
 }
 
+/* ---- reading an IPN: the terminal code --------------------------------------------------------------------- */
+
+/* An IPN signed with the secret (openssl's HMAC over the hand-written hash data), its terminal code as given
+ * ("" leaves it out), as the payment gateway would send it. */
+static void signed_ipn(const char *tmn_code, char *out, size_t outlen)
+{
+    char data[512], hash[LT_VNP_HASH_HEX + 1];
+    snprintf(data, sizeof(data),
+             "vnp_Amount=15000000&vnp_BankCode=NCB&vnp_PayDate=20261123103000&vnp_ResponseCode=00%s%s"
+             "&vnp_TransactionNo=14123456&vnp_TransactionStatus=00&vnp_TxnRef=LT20261123-0123456789abcdef",
+             tmn_code[0] ? "&vnp_TmnCode=" : "", tmn_code);
+    openssl_hmac_sha512(data, hash);
+    snprintf(out, outlen, "%s&vnp_SecureHash=%s", data, hash);
+}
+
+static void ipn_for_another_terminal_is_refused(void **state)
+{
+    (void)state;
+    lt_payments_conf_t conf = {.tmn_code = "LTDEV001"};
+    lt_pay_service_t svc = {.conf = &conf, .hash_secret_len = strlen(VECTOR_KEY)};
+    memcpy(svc.hash_secret, VECTOR_KEY, strlen(VECTOR_KEY));
+    char query[1024];
+    lt_pay_settlement_t s;
+
+    signed_ipn("LTDEV001", query, sizeof(query));
+    assert_int_equal(lt_ipn_read(&svc, query, 1, &s), LT_IPN_VERIFIED);
+    assert_string_equal(s.payment_id, "LT20261123-0123456789abcdef");
+    assert_int_equal(s.state, LT_PAY_PAID);
+
+    /* Correctly signed (the secret is the same), but for another merchant's terminal: nothing to settle. */
+    signed_ipn("OTHER002", query, sizeof(query));
+    assert_int_equal(lt_ipn_read(&svc, query, 1, &s), LT_IPN_OTHER_TERMINAL);
+    assert_string_equal(s.payment_id, "");
+    signed_ipn("ltdev001", query, sizeof(query)); /* terminal codes are compared exactly */
+    assert_int_equal(lt_ipn_read(&svc, query, 1, &s), LT_IPN_OTHER_TERMINAL);
+
+    /* The ICD's checks do not name vnp_TmnCode: one that is absent is not required. */
+    signed_ipn("", query, sizeof(query));
+    assert_int_equal(lt_ipn_read(&svc, query, 1, &s), LT_IPN_VERIFIED);
+
+    /* A foreign terminal code slipped into a query signed for ours breaks the signature first. */
+    signed_ipn("LTDEV001", query, sizeof(query));
+    char *at = strstr(query, "LTDEV001");
+    memcpy(at, "OTHER002", 8);
+    assert_int_equal(lt_ipn_read(&svc, query, 1, &s), LT_IPN_BAD_SIGNATURE);
+}
+
 static void check_fold(const char *in, const char *expected, size_t max)
 {
     char out[300];
@@ -271,6 +319,7 @@ int main(void)
         cmocka_unit_test(vector_pay_url_like_the_icd_example),
         cmocka_unit_test(vector_vietnamese_and_specials),
         cmocka_unit_test(vector_querydr_pipe_hash),
+        cmocka_unit_test(ipn_for_another_terminal_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "lt_cache_flight.h"
+#include "lt_flight.h"
 
 typedef struct {
     _Atomic int refs;
