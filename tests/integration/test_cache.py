@@ -427,7 +427,8 @@ class RedisCacheTest(unittest.TestCase):
         existing = set(self.redis.scan("lt:c:*"))
         before = self.sim.requests()
         lookup(self.a, body)
-        keys = list(set(self.redis.scan("lt:c:*")) - existing)
+        # The entry is written to Redis beside the answer, not before it: wait for it.
+        keys = h.wait_for(lambda: list(set(self.redis.scan("lt:c:*")) - existing), what="this lookup's entry in Redis")
         self.assertEqual(len(keys), 1, "this lookup's entry")
         value = self.redis.command("GET", keys[0])
         flipped = bytes([value[20] ^ 0x01])
