@@ -77,7 +77,10 @@ static void on_connection_close(struct evhttp_connection *evcon, void *arg)
  * libevent 2.1 stops reading a connection while its request is handled, so it
  * would only notice a client that gave up when writing the answer. EV_CLOSED
  * (EPOLLRDHUP) sees the client's FIN without reading, so an abandoned request
- * stops its upstream call at once instead of holding it to the timeout.
+ * stops its upstream call at once instead of holding it to the timeout. The
+ * watch is armed only once a request waits on something it can cancel
+ * (lt_request_wait_abortable): a cached answer goes out without the two
+ * epoll_ctl calls and the event that arming and removing it costs.
  */
 static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
 {
@@ -101,7 +104,15 @@ static void watch_peer_close(lt_request_t *r, struct event_base *base)
     if (fd < 0)
         return;
     r->close_watch = event_new(base, fd, EV_CLOSED, on_peer_closed, r);
-    event_add(r->close_watch, NULL);
+    event_add(r->close_watch, NULL); /* level-triggered: a client already gone is seen at once */
+}
+
+void lt_request_wait_abortable(lt_request_t *r, void (*on_abort)(lt_request_t *r), void *arg)
+{
+    r->on_abort = on_abort;
+    r->on_abort_arg = arg;
+    if (r->close_watch == NULL && !r->finished)
+        watch_peer_close(r, r->env->base);
 }
 
 lt_request_t *lt_request_new(const lt_request_env_t *env, struct evhttp_request *req)
@@ -119,7 +130,6 @@ lt_request_t *lt_request_new(const lt_request_env_t *env, struct evhttp_request 
     if (r->evcon != NULL)
         evhttp_connection_set_closecb(r->evcon, on_connection_close, r);
     evhttp_request_set_on_complete_cb(req, on_complete, r);
-    watch_peer_close(r, env->base);
     return r;
 }
 
@@ -539,8 +549,7 @@ void lt_request_limit(lt_request_t *r, const char *operation, lt_request_next_fn
         return;
     }
     lt_request_ref(r); /* held by the check until its decision or the client's leaving */
-    r->on_abort = on_limit_abort;
-    r->on_abort_arg = w;
+    lt_request_wait_abortable(r, on_limit_abort, w);
 }
 
 /* Decree 13/2023: who is acting and why travels with every personal-data request. Each value is kept on the request

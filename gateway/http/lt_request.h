@@ -71,13 +71,21 @@ typedef struct lt_request {
     size_t request_bytes, response_bytes;
     lt_request_audit_t audit;
     struct lt_held_reply *held; /* the reply made while its record was with the writer */
-    /* Called when the request is aborted, so the owner of an in-flight operation can cancel it. */
+    /* Called when the request is aborted, so the owner of an in-flight operation can cancel it
+     * (lt_request_wait_abortable). */
     void (*on_abort)(struct lt_request *r);
     void *on_abort_arg;
 } lt_request_t;
 
 lt_request_t *lt_request_new(const lt_request_env_t *env, struct evhttp_request *req);
 void lt_request_ref(lt_request_t *r);
+
+/*
+ * The request now waits on something it can cancel (an upstream call, a shared rate-limit decision): on_abort(r)
+ * runs if the client leaves first, and from here on the client's leaving is watched for (EV_CLOSED), so such a
+ * wait stops at once rather than at its timeout. A request answered without such a wait never pays for the watch.
+ */
+void lt_request_wait_abortable(lt_request_t *r, void (*on_abort)(lt_request_t *r), void *arg);
 void lt_request_unref(lt_request_t *r);
 static inline bool lt_request_is_aborted(const lt_request_t *r)
 {

@@ -73,5 +73,56 @@ class HalfSentTest(unittest.TestCase):
         self.assertEqual(self.sim.requests(), before, "a half-sent request never reaches the upstream")
 
 
+class LeavesWhileTheNationalSystemAnswersTest(unittest.TestCase):
+    """A client that sent a whole lookup, then leaves while the national system is slow to answer: the gateway sees
+    it leave without reading or writing, and stops the upstream call then, not when the answer or the timeout
+    comes."""
+    HOLD_MS = 120000  # the simulator holds its answer this long; the call's timeout is longer still
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = h.Sim("population", seed=SEED)
+        cls.gw = h.Gateway(cls.sim, overrides={"upstreams": {"population": {
+            "timeout_ms": 300000, "retry": {"max_attempts": 1}, "probe": {"interval_s": 3600}}}})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.kill()
+        cls.sim.kill()
+
+    def population_inflight(self):
+        status = self.gw.admin("GET", "/status.json").json
+        return next(s for s in status["systems"] if s["name"] == "population")["inflight"]
+
+    def test_the_upstream_call_stops_when_the_client_leaves(self):
+        before = self.sim.requests()
+        self.sim.set_fault("none", latency_ms=self.HOLD_MS)
+        body = json.dumps(identity()).encode()
+        head = ("POST /v1/citizens/lookup HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                "X-Officer-Id: CB-1\r\nX-Purpose: HS-1\r\nX-Request-Id: leaves-while-waiting\r\n"
+                "Content-Length: %d\r\n\r\n" % len(body)).encode()
+        raw = socket.create_connection(("127.0.0.1", self.gw.port), timeout=10)
+        tls = h.client_context("portal").wrap_socket(raw, server_hostname="localhost")
+        try:
+            tls.sendall(head + body)
+            h.wait_for(lambda: self.sim.requests() > before, what="the lookup reaching the simulator")
+            self.assertEqual(self.population_inflight(), 1, "the call is in flight while the simulator holds it")
+            # As an HTTP client gives up: it waits for the answer, reading (so the session tickets are taken and
+            # its close is a FIN), then its own timeout ends the wait.
+            tls.settimeout(0.5)
+            with self.assertRaises(socket.timeout):
+                tls.recv(4096)
+        finally:
+            tls.close()
+        # The simulator still holds its answer for minutes: only the gateway seeing the client leave ends the call.
+        h.wait_for(lambda: "request leaves-while-waiting: client closed the connection before the answer" in
+                   h.tail(self.gw.stderr_path, 200), timeout=60, what="the gateway to see the client leave")
+        h.wait_for(lambda: self.population_inflight() == 0, timeout=60, what="the upstream call to stop")
+        self.sim.clear_faults()
+        r = h.https_request(self.gw.port, "POST", "/v1/citizens/lookup", body=identity(),
+                            headers=h.officer_headers())
+        self.assertEqual(r.status, 200, self.gw.diag(repr(r)))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -430,8 +430,6 @@ static void start_call(lt_request_t *r, lookup_worker_t *w, const lt_route_match
     pc->call.settings = m->upstream->settings;
     pc->call.input = input;
     r->upstream = m->upstream->name;
-    r->on_abort = on_abort;
-    r->on_abort_arg = pc;
     lt_cache_result_t *now = lt_cache_lookup_start(w->cache, pc->upstream, pc->op, &pc->call, wants_no_cache(r),
                                                    on_lookup_done, pc, &pc->lookup);
     if (now != NULL) { /* a fresh copy in this process */
@@ -440,6 +438,7 @@ static void start_call(lt_request_t *r, lookup_worker_t *w, const lt_route_match
         return;
     }
     lt_request_ref(r); /* held by the lookup until on_lookup_done or a cancel */
+    lt_request_wait_abortable(r, on_abort, pc);
 }
 
 /* A permitted request, kept while its rate limit is decided. */
