@@ -92,10 +92,11 @@ install_packages() {
   done
   ((${#need[@]})) || return 0
   sudo=$([ "$(id -u)" = 0 ] || echo sudo)
-  apt-cache policy "${need[@]}" 2>/dev/null | grep -q 'Candidate: [0-9]' || $sudo apt-get update -qq
+  # grep reads all of apt-cache's output: with -q it would stop early, and the SIGPIPE fails the pipeline (pipefail).
+  apt-cache policy "${need[@]}" 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null || $sudo apt-get update -qq
   local installable=()
   for p in "${need[@]}"; do
-    if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    if apt-cache policy "$p" 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null; then
       installable+=("$p")
     elif [[ $p == linux-perf ]]; then
       note "linux-perf has no candidate here; going on without perf"
@@ -397,6 +398,8 @@ write_requests() {
   "$build/lienthong-sim" --system population --sample 1 --seed 1 | tr -d '\n' >"$work/citizen.json"
   printf 'GET /v1/taxpayers/%s HTTP/1.1\r\nHost: localhost\r\nX-Officer-Id: CB-BENCH\r\nX-Purpose: BENCH\r\n\r\n' \
     "$tax_code" >"$work/get.req"
+  printf 'GET /v1/taxpayers/%s HTTP/1.1\r\nHost: localhost\r\nX-Officer-Id: CB-BENCH\r\nX-Purpose: BENCH\r\nCache-Control: no-cache\r\n\r\n' \
+    "$tax_code" >"$work/miss.req"
   printf 'POST /v1/citizens/lookup HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-Officer-Id: CB-BENCH\r\nX-Purpose: BENCH\r\nContent-Length: %d\r\n\r\n%s' \
     "$(stat -c %s "$work/citizen.json")" "$(cat "$work/citizen.json")" >"$work/post.req"
   cat >"$work/post.lua" <<EOF
@@ -620,45 +623,70 @@ measure_instructions() { # name
     hits_unchanged "$1" "$sim0" "$org0"
     fig[ir_$route,$1]=$(awk -v a="$i1" -v b="$i2" -v n="$cg_n" 'BEGIN{printf "%.0f", (b - a) / n}')
   done
+  [[ $1 == gateway ]] && measure_miss_instructions
   fig[load_cg,$1]=$(loadavg)
   stop_pid "$srv_pid"
+}
+
+# Instructions per miss: the same marginal count over N and 2N GETs with Cache-Control: no-cache, each of which
+# the tax simulator must see (every one a call, a mapping, a sealed store and an audit record).
+measure_miss_instructions() {
+  local i1 i2 s0
+  "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" 5 "$work/miss.req" >/dev/null
+  s0=$(tax_sim_requests)
+  callgrind_control -z "$srv_pid" >/dev/null 2>&1 || die "callgrind_control -z failed"
+  taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" "$cg_n" "$work/miss.req" >/dev/null
+  i1=$(callgrind_total "$srv_pid")
+  callgrind_control -z "$srv_pid" >/dev/null 2>&1
+  taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" $((2 * cg_n)) "$work/miss.req" >/dev/null
+  i2=$(callgrind_total "$srv_pid")
+  [[ -n $profiles ]] && cp "$(ls -t "$work"/cg.out.* | head -1)" "$profiles/callgrind.gateway.miss.out"
+  (($(tax_sim_requests) - s0 == 3 * cg_n)) ||
+    die "miss path under callgrind: the tax simulator saw $(($(tax_sim_requests) - s0)) requests for $((3 * cg_n))"
+  fig[ir_miss,gateway]=$(awk -v a="$i1" -v b="$i2" -v n="$cg_n" 'BEGIN{printf "%.0f", (b - a) / n}')
 }
 
 # The miss path's added latency: wrk through the gateway with Cache-Control: no-cache (every request calls the tax
 # simulator and stores its answer), then wrk to the simulator directly with the registry's own request, over the
 # same TLS (the gateway's national client certificate, through the shim). Each must reach the simulator once per
 # request wrk completed, and answer 200.
-miss_wrk() { # out url cert key [wrk args...]
-  local out=$1 url=$2 cert=$3 key=$4
-  shift 4
+miss_wrk() { # out conns url cert key [wrk args...]
+  local out=$1 conns=$2 url=$3 cert=$4 key=$5
+  shift 5
   taskset -c "$client_cpu" env LD_PRELOAD="$build/bench/client_cert_shim.so" LT_SHIM_CERT="$cert" LT_SHIM_KEY="$key" \
-    wrk -t1 -c"$miss_conns" -d"$wrk_s"s --latency "$@" "$url" >"$out" 2>&1 || true
+    wrk -t1 -c"$conns" -d"$wrk_s"s --latency "$@" "$url" >"$out" 2>&1 || true
 }
 tax_sim_requests() { curl -fsS "http://127.0.0.1:${sim_control[tax]}/control/tax/stats" | json_int requests; }
+# Twice: with one connection, what the gateway adds to a single miss; with miss_conns, what it adds when misses
+# queue behind one another on its one core.
 measure_miss() {
-  local out s0 n who seen
+  local conns
+  for conns in 1 "$miss_conns"; do measure_miss_at "$conns"; done
+}
+measure_miss_at() { # conns
+  local out s0 n who seen c=$1
   for who in gateway direct; do
-    out="$work/wrk-miss-$who.out"
+    out="$work/wrk-miss-$who-c$c.out"
     s0=$(tax_sim_requests)
     if [[ $who == gateway ]]; then
-      miss_wrk "$out" "https://127.0.0.1:$srv_port$(route_url get)" "$pki/portal.crt" "$pki/portal.key" \
+      miss_wrk "$out" "$c" "https://127.0.0.1:$srv_port$(route_url get)" "$pki/portal.crt" "$pki/portal.key" \
         "${officer[@]}" -H 'Cache-Control: no-cache'
     else
-      miss_wrk "$out" "https://127.0.0.1:${sim_port[tax]}/api/tracuu/nnt" "$pki/gateway-national.crt" \
+      miss_wrk "$out" "$c" "https://127.0.0.1:${sim_port[tax]}/api/tracuu/nnt" "$pki/gateway-national.crt" \
         "$pki/gateway-national.key" -s "$work/tax-direct.lua"
     fi
     n=$(wrk_requests "$out")
-    ((${n:-0} > 0)) || die "miss path ($who): wrk completed no request: $(cat "$out")"
-    [[ $(wrk_bad "$out") == 0 ]] || die "miss path ($who): wrk saw errors or non-2xx answers: $(cat "$out")"
+    ((${n:-0} > 0)) || die "miss path ($who, $c connections): wrk completed no request: $(cat "$out")"
+    [[ $(wrk_bad "$out") == 0 ]] || die "miss path ($who, $c connections): wrk saw errors or non-2xx answers: $(cat "$out")"
     seen=$(($(tax_sim_requests) - s0))
     # wrk counts the requests it completed; the simulator also saw those cut off when wrk stopped (one per connection).
-    ((seen >= n && seen <= n + miss_conns)) ||
-      die "miss path ($who): the simulator saw $seen requests for wrk's $n: not every request was a miss"
-    fig[miss_p50,$who]=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
-    fig[miss_p99,$who]=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
-    fig[miss_rps,$who]=$(awk '/^Requests\/sec/{printf "%.0f", $2}' "$out")
-    fig[miss_n,$who]=$n
-    fig[miss_load,$who]=$(loadavg)
+    ((seen >= n && seen <= n + c)) ||
+      die "miss path ($who, $c connections): the simulator saw $seen requests for wrk's $n: not every request was a miss"
+    fig[miss_p50_c$c,$who]=$(to_ms "$(awk '$1=="50%"{print $2}' "$out")")
+    fig[miss_p99_c$c,$who]=$(to_ms "$(awk '$1=="99%"{print $2}' "$out")")
+    fig[miss_rps_c$c,$who]=$(awk '/^Requests\/sec/{printf "%.0f", $2}' "$out")
+    fig[miss_n_c$c,$who]=$n
+    fig[miss_load_c$c,$who]=$(loadavg)
   done
 }
 
@@ -766,19 +794,22 @@ print_table() {
   print_miss_table
 }
 print_miss_table() {
-  [[ -n ${fig[miss_p50,gateway]:-} ]] || return 0
+  [[ -n ${fig[miss_p50_c1,gateway]:-} ]] || return 0
   echo "Miss path: GET /v1/taxpayers/{tax_code} with Cache-Control: no-cache through the gateway (it calls the tax"
   echo "simulator and stores the answer) against the simulator called directly (POST /api/tracuu/nnt), the same TLS;"
-  echo "wrk -t1 -c$miss_conns, ${wrk_s} s each. The simulator runs on CPU $client_cpu with wrk."
-  printf '%-42s %11s %11s %11s\n' "" gateway direct added
-  local m
-  for m in p50 p99; do
-    printf '%-42s %11s %11s %11s\n' "latency $m (ms)" "${fig[miss_$m,gateway]}" "${fig[miss_$m,direct]}" \
-      "$(awk -v g="${fig[miss_$m,gateway]}" -v d="${fig[miss_$m,direct]}" 'BEGIN{printf "%.2f", g - d}')"
+  echo "wrk -t1, ${wrk_s} s each, with 1 and with $miss_conns connections. The simulator runs on CPU $client_cpu with wrk."
+  echo "Instructions per miss (callgrind, the gateway's threads only, $cg_n and $((2 * cg_n)) misses): ${fig[ir_miss,gateway]:-n/a}"
+  local m c
+  for c in 1 "$miss_conns"; do
+    printf '%-42s %11s %11s %11s\n' "$c connection(s)" gateway direct added
+    for m in p50 p99; do
+      printf '%-42s %11s %11s %11s\n' "latency $m (ms)" "${fig[miss_${m}_c$c,gateway]}" "${fig[miss_${m}_c$c,direct]}" \
+        "$(awk -v g="${fig[miss_${m}_c$c,gateway]}" -v d="${fig[miss_${m}_c$c,direct]}" 'BEGIN{printf "%.2f", g - d}')"
+    done
+    printf '%-42s %11s %11s\n' "requests/s" "${fig[miss_rps_c$c,gateway]}" "${fig[miss_rps_c$c,direct]}"
+    printf '%-42s %11s %11s\n' "requests (each reached the simulator)" "${fig[miss_n_c$c,gateway]}" "${fig[miss_n_c$c,direct]}"
+    printf '%-42s %11s %11s\n' "load average 1 min" "${fig[miss_load_c$c,gateway]}" "${fig[miss_load_c$c,direct]}"
   done
-  printf '%-42s %11s %11s\n' "requests/s" "${fig[miss_rps,gateway]}" "${fig[miss_rps,direct]}"
-  printf '%-42s %11s %11s\n' "requests (each reached the simulator)" "${fig[miss_n,gateway]}" "${fig[miss_n,direct]}"
-  printf '%-42s %11s %11s\n' "load average 1 min" "${fig[miss_load,gateway]}" "${fig[miss_load,direct]}"
 }
 
 # ---- the soak ------------------------------------------------------------------------------------------------------
