@@ -14,6 +14,8 @@
 
 #include "lt_adapter.h"
 #include "lt_client.h"
+#include "lt_config_ratelimit.h"
+#include "lt_config_redis.h"
 #include "lt_error.h"
 #include "lt_module.h"
 
@@ -78,60 +80,6 @@ typedef struct lt_upstream_conf {
     } probe;
 } lt_upstream_conf_t;
 
-/*
- * One Redis server and how to talk to it, the same keys wherever a section names a Redis ("cache.redis",
- * "payments.store.redis"): the settings of the connection layer (gateway/net/lt_redis.h). Each section lists them
- * with LT_REDIS_CONF_FIELDS and its own timing defaults; what a section keeps in Redis (prefix...) is its own.
- */
-typedef struct lt_redis_conf {
-    /* Where Redis is: one address, or the Sentinels that name the primary of master_name (one or the other). */
-    char *address;    /* "host:port", "[v6]:port" (a name is resolved once, at start-up) or "unix:/path" */
-    char **sentinels; /* "host:port" each, nsentinels of them; read from sentinels_list by lt_config_check_redis */
-    size_t nsentinels;
-    char *master_name;
-    struct json_t *sentinels_list; /* borrowed while loading only */
-    char *password_file;           /* AUTH; NULL: none */
-    char *username;                /* AUTH username password (an ACL user); NULL: AUTH password */
-    char *sentinel_password_file;  /* the Sentinels' own AUTH; NULL: none */
-    char *sentinel_username;
-    /* A durable write (lt_redis.h) counts once WAIT wait_replicas wait_timeout_ms confirms it. -1 as read: 1 with
-     * sentinels, 0 (no WAIT) with one address. */
-    long long wait_replicas, wait_timeout_ms;
-    long long db;                                 /* SELECT */
-    long long timeout_ms, connect_timeout_ms;     /* per command; connect plus handshake */
-    long long reconnect_min_ms, reconnect_max_ms; /* backoff between attempts: doubling, with jitter */
-    long long max_timeouts;                       /* this many timeouts in a row drop the connection */
-} lt_redis_conf_t;
-
-/* Limits and default of one timing key: LT_REDIS_LIMITS(1, 10000, 50). */
-#define LT_REDIS_LIMITS(lo, hi, def) .min = lo, .max = hi, .default_int = def
-#define LT_REDIS_ROW(T, m, k, t)     .key = #k, .type = t, .offset = offsetof(T, m.k)
-/* The rows of lt_redis_conf_t's keys in a section's table (lt_conf.h): member m of the section's struct T. */
-/* clang-format off */
-#define LT_REDIS_CONF_FIELDS(T, m, timeout, connect_timeout, reconnect_max)                                            \
-    {LT_REDIS_ROW(T, m, address, LT_CONF_STRING)},                                                                     \
-    {.key = "sentinels", .type = LT_CONF_ARRAY, .offset = offsetof(T, m.sentinels_list)},                              \
-    {LT_REDIS_ROW(T, m, master_name, LT_CONF_STRING)},                                                                 \
-    {LT_REDIS_ROW(T, m, password_file, LT_CONF_FILE)},                                                                 \
-    {LT_REDIS_ROW(T, m, username, LT_CONF_STRING)},                                                                    \
-    {LT_REDIS_ROW(T, m, sentinel_password_file, LT_CONF_FILE)},                                                        \
-    {LT_REDIS_ROW(T, m, sentinel_username, LT_CONF_STRING)},                                                           \
-    {LT_REDIS_ROW(T, m, wait_replicas, LT_CONF_INT), LT_REDIS_LIMITS(-1, 16, -1)},                                     \
-    {LT_REDIS_ROW(T, m, wait_timeout_ms, LT_CONF_INT), LT_REDIS_LIMITS(1, 60000, 500)},                                \
-    {LT_REDIS_ROW(T, m, db, LT_CONF_INT), LT_REDIS_LIMITS(0, 15, 0)},                                                  \
-    {LT_REDIS_ROW(T, m, timeout_ms, LT_CONF_INT), timeout},                                                            \
-    {LT_REDIS_ROW(T, m, connect_timeout_ms, LT_CONF_INT), connect_timeout},                                            \
-    {LT_REDIS_ROW(T, m, reconnect_min_ms, LT_CONF_INT), LT_REDIS_LIMITS(1, 60000, 100)},                               \
-    {LT_REDIS_ROW(T, m, reconnect_max_ms, LT_CONF_INT), reconnect_max},                                                \
-    {LT_REDIS_ROW(T, m, max_timeouts, LT_CONF_INT), LT_REDIS_LIMITS(1, 1000, 3)}
-/* clang-format on */
-
-/* What LT_REDIS_CONF_FIELDS cannot say in a row, path naming the section ("cache.redis"): address or sentinels
- * with master_name, not both (neither: 127.0.0.1:6379); reads sentinels_list into sentinels; wait_replicas -1
- * becomes its default; reconnect_max_ms >= reconnect_min_ms; wait_timeout_ms < timeout_ms when waiting. */
-int lt_config_check_redis(lt_redis_conf_t *rc, const char *path, lt_error_t *err);
-void lt_config_free_redis(lt_redis_conf_t *rc);
-
 /* Where cached answers live: nowhere, in this process, or in Redis (shared by every instance). */
 typedef enum { LT_CACHE_OFF, LT_CACHE_MEMORY, LT_CACHE_REDIS } lt_cache_backend_t;
 
@@ -183,16 +131,6 @@ typedef struct lt_audit_conf {
     char *instance;                      /* this gateway's id in every record; default: the host name */
     long long unusual_subjects_per_hour; /* a client reading more distinct subjects in an hour is flagged; 0: off */
 } lt_audit_conf_t;
-
-/*
- * The "rate_limits" section (lt_config_ratelimit.c; docs/operations.md, "Rate limits"): where the clients' buckets
- * live. Absent, or without redis: in this process. With redis: in that Redis, so every instance shares one bucket.
- */
-typedef struct lt_ratelimit_conf {
-    bool redis_on;
-    lt_redis_conf_t conn;
-    char *prefix; /* of every bucket's key: "<prefix><client>:<operation>" */
-} lt_ratelimit_conf_t;
 
 /* A listener that a module brings (lt_module.h), read from listeners.<name>. */
 typedef struct lt_module_listener_conf {
@@ -262,13 +200,6 @@ void lt_config_free_clients(lt_config_t *c);
 /* Is name a permission an allow list may hold: "*", "system.operation" or "system.*" of a known adapter, or a
  * module's route permission ("payments")? */
 bool lt_config_is_permission(const lt_config_t *c, const char *name);
-/* clients.<id>.rate_limits of one client (lt_config_ratelimit.c); path is "clients.<id>". */
-int lt_config_load_client_rates(const lt_config_t *c, lt_client_conf_t *cl, const json_t *obj, const char *path,
-                                lt_error_t *err);
-void lt_config_free_client_rates(lt_client_conf_t *cl);
-/* The "rate_limits" section; NULL: absent (buckets in this process). */
-int lt_config_load_ratelimit(lt_config_t *c, const json_t *obj, lt_error_t *err);
-void lt_config_free_ratelimit(lt_config_t *c);
 /* The "audit" section (lt_config_audit.c); NULL: absent, the trail is off. */
 int lt_config_load_audit(lt_config_t *c, const json_t *audit, lt_error_t *err);
 void lt_config_free_audit(lt_config_t *c);

@@ -161,6 +161,39 @@ static int read_match(lt_client_conf_t *cl, client_t *raw, const char *path, lt_
     return 0;
 }
 
+/* clients.<id>.rate_limits: each pattern an allow-list name, each limit read by lt_config_ratelimit.c. */
+static int read_rates(const lt_config_t *c, lt_client_conf_t *cl, const json_t *obj, const char *path, lt_error_t *err)
+{
+    cl->rates = calloc(json_object_size(obj) + 1, sizeof(*cl->rates));
+    const char *pattern;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, pattern, v)
+    {
+        if (lt_conf_is_comment(pattern))
+            continue;
+        char sub[300];
+        snprintf(sub, sizeof(sub), "%s.rate_limits.%s", path, pattern);
+        /* The same names as the allow list, so a typo stops start-up instead of leaving an operation unlimited. */
+        if (!lt_config_is_permission(c, pattern))
+            return fail(err, sub,
+                        "names no operation (system.operation or system.*), no module's routes and is not \"*\"");
+        lt_client_rate_t *r = &cl->rates[cl->nrates++];
+        r->pattern = strdup(pattern);
+        if (lt_config_read_client_rate(r, v, sub, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void free_rates(lt_client_conf_t *cl)
+{
+    for (size_t i = 0; i < cl->nrates; i++)
+        free(cl->rates[i].pattern);
+    free(cl->rates);
+    cl->rates = NULL;
+    cl->nrates = 0;
+}
+
 static int load_client(lt_config_t *c, lt_client_conf_t *cl, const char *id, const json_t *obj, lt_error_t *err)
 {
     char path[160];
@@ -182,7 +215,7 @@ static int load_client(lt_config_t *c, lt_client_conf_t *cl, const char *id, con
     if (rc == 0 && raw.return_url_hosts != NULL)
         rc = read_strings(raw.return_url_hosts, path, &cl->return_url_hosts, &cl->nreturn_url_hosts, err);
     if (rc == 0 && raw.rate_limits != NULL)
-        rc = lt_config_load_client_rates(c, cl, raw.rate_limits, path, err);
+        rc = read_rates(c, cl, raw.rate_limits, path, err);
     if (rc == 0 && raw.purpose_pattern != NULL) {
         if (regcomp(&cl->purpose_re, raw.purpose_pattern, REG_EXTENDED | REG_NOSUB) != 0)
             rc = fail(err, path, "purpose_pattern: not a valid POSIX extended regular expression");
@@ -236,7 +269,7 @@ void lt_config_free_clients(lt_config_t *c)
             regfree(&cl->purpose_re);
         free(cl->purpose_pattern);
         free_strings(cl->return_url_hosts, cl->nreturn_url_hosts);
-        lt_config_free_client_rates(cl);
+        free_rates(cl);
     }
     free(c->clients);
 }

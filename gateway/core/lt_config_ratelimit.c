@@ -1,13 +1,15 @@
 /*
- * Reading the rate limits (docs/operations.md, "Rate limits"): each client's clients.<id>.rate_limits, and the
- * "rate_limits" section that says where the buckets live (this process, or a Redis every instance shares).
+ * Reading the rate limits (lt_config_ratelimit.h; docs/operations.md, "Rate limits"): one limit of a client's
+ * clients.<id>.rate_limits, and the "rate_limits" section that says where the buckets live (this process, or a
+ * Redis every instance shares).
  */
+#include "lt_config_ratelimit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lt_conf.h"
-#include "lt_config.h"
 
 #define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
 
@@ -45,7 +47,7 @@ static long long period_seconds(const char *per)
     return 0;
 }
 
-static int read_rate(lt_client_rate_t *out, const json_t *obj, const char *path, lt_error_t *err)
+int lt_config_read_client_rate(lt_client_rate_t *out, const json_t *obj, const char *path, lt_error_t *err)
 {
     if (!json_is_object(obj))
         return fail(err, path, "must be an object: {\"rate\": n, \"per\": \"second\", \"burst\": n}");
@@ -58,39 +60,6 @@ static int read_rate(lt_client_rate_t *out, const json_t *obj, const char *path,
     out->burst = raw.burst > 0 ? raw.burst : raw.rate;
     lt_conf_free(rate_fields, &raw);
     return rc;
-}
-
-int lt_config_load_client_rates(const lt_config_t *c, lt_client_conf_t *cl, const json_t *obj, const char *path,
-                                lt_error_t *err)
-{
-    cl->rates = calloc(json_object_size(obj) + 1, sizeof(*cl->rates));
-    const char *pattern;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, pattern, v)
-    {
-        if (lt_conf_is_comment(pattern))
-            continue;
-        char sub[300];
-        snprintf(sub, sizeof(sub), "%s.rate_limits.%s", path, pattern);
-        /* The same names as the allow list, so a typo stops start-up instead of leaving an operation unlimited. */
-        if (!lt_config_is_permission(c, pattern))
-            return fail(err, sub,
-                        "names no operation (system.operation or system.*), no module's routes and is not \"*\"");
-        lt_client_rate_t *r = &cl->rates[cl->nrates++];
-        r->pattern = strdup(pattern);
-        if (read_rate(r, v, sub, err) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-void lt_config_free_client_rates(lt_client_conf_t *cl)
-{
-    for (size_t i = 0; i < cl->nrates; i++)
-        free(cl->rates[i].pattern);
-    free(cl->rates);
-    cl->rates = NULL;
-    cl->nrates = 0;
 }
 
 /* ---- where the buckets live ---------------------------------------------------------------------------------- */
@@ -117,9 +86,8 @@ static const lt_conf_field_t redis_fields[] = {
     LT_CONF_END,
 };
 
-int lt_config_load_ratelimit(lt_config_t *c, const json_t *obj, lt_error_t *err)
+int lt_config_load_ratelimit(lt_ratelimit_conf_t *rl, const json_t *obj, lt_error_t *err)
 {
-    lt_ratelimit_conf_t *rl = &c->ratelimit;
     if (obj == NULL)
         return 0;
     section_t sec = {0};
@@ -139,9 +107,8 @@ int lt_config_load_ratelimit(lt_config_t *c, const json_t *obj, lt_error_t *err)
     return rc;
 }
 
-void lt_config_free_ratelimit(lt_config_t *c)
+void lt_config_free_ratelimit(lt_ratelimit_conf_t *rl)
 {
-    lt_ratelimit_conf_t *rl = &c->ratelimit;
     if (rl->redis_on)
         lt_config_free_redis(&rl->conn);
     free(rl->prefix);
