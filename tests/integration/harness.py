@@ -359,6 +359,28 @@ def officer_headers(request_id=None, officer="CB-000123", purpose="HS-2025-00004
 CLOSE_REQUEST = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
+METRIC_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+METRIC_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """A Prometheus exposition as {(name, frozenset of (label, value)): value}, one entry per sample line."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = METRIC_SAMPLE.match(line)
+        assert m, "unparseable sample line: %r" % line
+        labels = frozenset(METRIC_LABEL.findall(m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def metric(gw, name, absent=None, **labels):
+    """One sample of the gateway's /metrics: the one named so with exactly these labels, or absent if none is."""
+    return parse_metrics(gw.admin("GET", "/metrics").body.decode()).get((name, frozenset(labels.items())), absent)
+
+
 def metric_samples(gw):
     """The gateway's /metrics as {sample name with its labels: value}."""
     out = {}

@@ -13,7 +13,6 @@ import time
 import unittest
 
 import harness as h
-from test_metrics import parse, value
 
 SEED = 11
 LOOKUP = "/v1/citizens/lookup"
@@ -57,10 +56,6 @@ def lookup_head(body, extra=b"", host=b"Host: localhost\r\n", length=None, versi
     length = b"Content-Length: %d\r\n" % len(body) if length is None else length
     return (b"POST " + LOOKUP.encode() + b" " + version + b"\r\n" + host +
             b"Content-Type: application/json\r\nX-Officer-Id: CB-1\r\nX-Purpose: HS-1\r\n" + length + extra + b"\r\n")
-
-
-def metric(gw, name, **labels):
-    return value(parse(gw.admin("GET", "/metrics").body.decode()), name, **labels)
 
 
 class StrictHeadTest(unittest.TestCase):
@@ -181,7 +176,8 @@ class StrictHeadTest(unittest.TestCase):
         self.assertTrue(headers.get("content-type", "").startswith("application/problem+json"))
         self.assertEqual(json.loads(answer)["type"], "urn:lienthong:problem:body_too_large")
         self.assertEqual(self.sim.requests(), before)
-        self.assertGreaterEqual(metric(self.gw, "lienthong_http_heads_refused_total", listener="api", status="413"), 1)
+        refused = h.metric(self.gw, "lienthong_http_heads_refused_total", absent=0.0, listener="api", status="413")
+        self.assertGreaterEqual(refused, 1)
 
 
 class TlsForwarder:
@@ -247,7 +243,7 @@ class SlowClientsTest(unittest.TestCase):
         cls.sim.kill()
 
     def closed(self, reason):
-        return metric(self.gw, "lienthong_connections_closed_total", listener="api", reason=reason)
+        return h.metric(self.gw, "lienthong_connections_closed_total", absent=0.0, listener="api", reason=reason)
 
     def test_connections_that_never_start_tls_are_closed(self):
         before = self.closed("handshake_timeout")
@@ -321,7 +317,10 @@ class AddressCapTest(unittest.TestCase):
         cls.sim.kill()
 
     def test_past_its_cap_an_address_is_refused_at_once_and_served_again_after(self):
-        before = metric(self.gw, "lienthong_connections_closed_total", listener="api", reason="address_cap")
+        def capped():
+            return h.metric(self.gw, "lienthong_connections_closed_total", absent=0.0, listener="api",
+                            reason="address_cap")
+        before = capped()
         held = [tls_socket(self.gw.port) for _ in range(self.CAP)]
         try:
             with self.assertRaises((ConnectionError, ssl.SSLError, OSError)):
@@ -329,8 +328,7 @@ class AddressCapTest(unittest.TestCase):
                 s.sendall(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 if not s.recv(1):
                     raise ConnectionError("closed")
-            self.assertEqual(
-                metric(self.gw, "lienthong_connections_closed_total", listener="api", reason="address_cap") - before, 1)
+            self.assertEqual(capped() - before, 1)
         finally:
             for s in held:
                 s.close()

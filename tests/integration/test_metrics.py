@@ -26,21 +26,7 @@ def lookup(gw, body):
     return h.https_request(gw.port, "POST", LOOKUP, body=body, headers=h.officer_headers())
 
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse(text):
-    """{(name, frozenset(labels)): value} for every sample line."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        assert m, "unparseable sample line: %r" % line
-        labels = frozenset(LABEL.findall(m.group(3) or ""))
-        out[(m.group(1), labels)] = float(m.group(4))
-    return out
+parse = h.parse_metrics
 
 
 def value(samples, name, **labels):

@@ -3,7 +3,6 @@ intervals, with the reason shown; restarting it turns it up again. Probe traffic
 traffic, at the gateway and at the simulator. Probe settings are checked at start-up."""
 import json
 import os
-import re
 import unittest
 
 import harness as h
@@ -21,16 +20,6 @@ def system(doc, name):
     return next(s for s in doc["systems"] if s["name"] == name)
 
 
-def metric(gw, name, **labels):
-    text = gw.admin("GET", "/metrics").body.decode()
-    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
-    for line in text.splitlines():
-        m = re.match(r'^%s\{([^}]*)\} (\S+)$' % re.escape(name), line)
-        if m and ",".join(sorted(m.group(1).split(","))) == want:
-            return float(m.group(2))
-    return None
-
-
 class KillAndRestartTest(unittest.TestCase):
     """A TLS-handshake probe every second; two failures in a row make "down", two answers "up"."""
 
@@ -41,7 +30,7 @@ class KillAndRestartTest(unittest.TestCase):
         try:
             h.wait_for(lambda: system(status(gw), "population")["probe"]["state"] == "up", what="probe up")
             self.assertEqual(system(status(gw), "population")["state"], "green")
-            failures_before = metric(gw, "lienthong_probe_outcomes_total", upstream="population", outcome="connect")
+            failures_before = h.metric(gw, "lienthong_probe_outcomes_total", upstream="population", outcome="connect")
             sim.kill()
 
             # Watched closely: the first document that says "down" must come from the second failed probe, that is
@@ -54,9 +43,9 @@ class KillAndRestartTest(unittest.TestCase):
             self.assertTrue(down["reason"].startswith("down: connect:"), down["reason"])
             self.assertEqual(down["last_error"]["code"], "connect")
             self.assertTrue(down["last_error"]["probe"])
-            failures = metric(gw, "lienthong_probe_outcomes_total", upstream="population", outcome="connect")
+            failures = h.metric(gw, "lienthong_probe_outcomes_total", upstream="population", outcome="connect")
             self.assertIn(failures - failures_before, (2, 3), "down after more than two failed probes")
-            self.assertEqual(metric(gw, "lienthong_upstream_health", upstream="population", state="down"), 1)
+            self.assertEqual(h.metric(gw, "lienthong_upstream_health", upstream="population", state="down"), 1)
             page = gw.admin("GET", "/status").body.decode()
             self.assertRegex(page, r'data-system="population" data-state="red"')
             self.assertIn("cannot connect to population", page)
@@ -87,22 +76,22 @@ class OperationProbeTest(unittest.TestCase):
             "probe": {"interval_s": 1, "operation": "verify", "input": ident,
                       "officer": "OPS-PROBE", "purpose": "kiem tra ket noi"}}}})
         try:
-            h.wait_for(lambda: (metric(gw, "lienthong_probe_attempts_total", upstream="population") or 0) >= 2,
+            h.wait_for(lambda: (h.metric(gw, "lienthong_probe_attempts_total", upstream="population") or 0) >= 2,
                        what="two probes")
             doc = status(gw)
             pop = system(doc, "population")
             self.assertEqual(pop["probe"]["kind"], "verify")
             self.assertEqual(pop["probe"]["state"], "up")
-            probes = metric(gw, "lienthong_probe_attempts_total", upstream="population")
-            ok = metric(gw, "lienthong_probe_outcomes_total", upstream="population", outcome="ok")
+            probes = h.metric(gw, "lienthong_probe_attempts_total", upstream="population")
+            ok = h.metric(gw, "lienthong_probe_outcomes_total", upstream="population", outcome="ok")
             # The simulator saw the probes, and only the probes; the citizens' counters saw nothing.
             seen = sim.requests()
             self.assertGreaterEqual(seen, 2)
             self.assertLessEqual(abs(seen - probes), 1, "a probe in flight at most between the two reads")
             self.assertGreaterEqual(ok, 2)
             for name in ("lienthong_upstream_calls_total", "lienthong_upstream_attempts_total"):
-                self.assertEqual(metric(gw, name, upstream="population"), 0, name)
-            self.assertEqual(metric(gw, "lienthong_upstream_outcomes_total", upstream="population", outcome="ok"), 0)
+                self.assertEqual(h.metric(gw, name, upstream="population"), 0, name)
+            self.assertEqual(h.metric(gw, "lienthong_upstream_outcomes_total", upstream="population", outcome="ok"), 0)
             self.assertEqual(pop["recent"]["calls"], 0)
             self.assertEqual(pop["totals"]["attempts"], 0)
             self.assertIsNone(pop["latency_ms"], "probe latency must not pass for citizens' latency")
@@ -163,8 +152,8 @@ class ProbeConfigTest(unittest.TestCase):
         try:
             pop = system(status(gw), "population")
             self.assertEqual(pop["probe"], {"enabled": False})
-            self.assertEqual(metric(gw, "lienthong_probe_attempts_total", upstream="population"), 0)
-            self.assertIsNone(metric(gw, "lienthong_upstream_health", upstream="population", state="up"))
+            self.assertEqual(h.metric(gw, "lienthong_probe_attempts_total", upstream="population"), 0)
+            self.assertIsNone(h.metric(gw, "lienthong_upstream_health", upstream="population", state="up"))
         finally:
             gw.kill()
             sim.kill()
