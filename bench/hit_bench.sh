@@ -602,48 +602,47 @@ callgrind_total() { # pid: dumps and reads the instructions counted since the la
   sleep 0.2
   awk '/^(summary|totals):/{print $2; exit}' "$f"
 }
+# The marginal instructions of one request: the server's count over N of them on one connection, then over 2N,
+# (I(2N) - I(N)) / N. With --profiles, the 2N run's profile is kept as DIR/callgrind.NAME.out.
+marginal_instructions() { # request_file profile_name
+  local i1 i2
+  callgrind_control -z "$srv_pid" >/dev/null 2>&1 || die "callgrind_control -z failed"
+  taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" "$cg_n" "$1" >/dev/null
+  i1=$(callgrind_total "$srv_pid")
+  callgrind_control -z "$srv_pid" >/dev/null 2>&1
+  taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" $((2 * cg_n)) "$1" >/dev/null
+  i2=$(callgrind_total "$srv_pid")
+  if [[ -n $profiles ]]; then
+    mkdir -p "$profiles"
+    cp "$(ls -t "$work"/cg.out.* | head -1)" "$profiles/callgrind.$2.out"
+  fi
+  awk -v a="$i1" -v b="$i2" -v n="$cg_n" 'BEGIN{printf "%.0f", (b - a) / n}'
+}
 measure_instructions() { # name
-  local route i1 i2 sim0 org0
+  local route sim0 org0
   start_server "$1" ecdsa valgrind --tool=callgrind --callgrind-out-file="$work/cg.out.%p" --dump-instr=no
   warm "$1" "$srv_port"
   for route in $(server_routes "$1"); do
     "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" 5 "$work/$route.req" >/dev/null
     sim0=$(sim_requests)
     org0=$(origin_lookups)
-    callgrind_control -z "$srv_pid" >/dev/null 2>&1 || die "callgrind_control -z failed"
-    taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" "$cg_n" "$work/$route.req" >/dev/null
-    i1=$(callgrind_total "$srv_pid")
-    callgrind_control -z "$srv_pid" >/dev/null 2>&1
-    taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" $((2 * cg_n)) "$work/$route.req" >/dev/null
-    i2=$(callgrind_total "$srv_pid")
-    if [[ -n $profiles ]]; then
-      mkdir -p "$profiles"
-      cp "$(ls -t "$work"/cg.out.* | head -1)" "$profiles/callgrind.$1.$route.out"
-    fi
+    fig[ir_$route,$1]=$(marginal_instructions "$work/$route.req" "$1.$route")
     hits_unchanged "$1" "$sim0" "$org0"
-    fig[ir_$route,$1]=$(awk -v a="$i1" -v b="$i2" -v n="$cg_n" 'BEGIN{printf "%.0f", (b - a) / n}')
   done
   [[ $1 == gateway ]] && measure_miss_instructions
   fig[load_cg,$1]=$(loadavg)
   stop_pid "$srv_pid"
 }
 
-# Instructions per miss: the same marginal count over N and 2N GETs with Cache-Control: no-cache, each of which
-# the tax simulator must see (every one a call, a mapping, a sealed store and an audit record).
+# Instructions per miss: the same marginal count over GETs with Cache-Control: no-cache, each of which the tax
+# simulator must see (every one a call, a mapping, a sealed store and an audit record).
 measure_miss_instructions() {
-  local i1 i2 s0
+  local s0
   "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" 5 "$work/miss.req" >/dev/null
   s0=$(tax_sim_requests)
-  callgrind_control -z "$srv_pid" >/dev/null 2>&1 || die "callgrind_control -z failed"
-  taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" "$cg_n" "$work/miss.req" >/dev/null
-  i1=$(callgrind_total "$srv_pid")
-  callgrind_control -z "$srv_pid" >/dev/null 2>&1
-  taskset -c "$client_cpu" "$build/bench/hit_client" requests 127.0.0.1 "$srv_port" $((2 * cg_n)) "$work/miss.req" >/dev/null
-  i2=$(callgrind_total "$srv_pid")
-  [[ -n $profiles ]] && cp "$(ls -t "$work"/cg.out.* | head -1)" "$profiles/callgrind.gateway.miss.out"
+  fig[ir_miss,gateway]=$(marginal_instructions "$work/miss.req" gateway.miss)
   (($(tax_sim_requests) - s0 == 3 * cg_n)) ||
     die "miss path under callgrind: the tax simulator saw $(($(tax_sim_requests) - s0)) requests for $((3 * cg_n))"
-  fig[ir_miss,gateway]=$(awk -v a="$i1" -v b="$i2" -v n="$cg_n" 'BEGIN{printf "%.0f", (b - a) / n}')
 }
 
 # The miss path's added latency: wrk through the gateway with Cache-Control: no-cache (every request calls the tax
