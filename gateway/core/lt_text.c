@@ -24,21 +24,43 @@ bool lt_text_is_utf8(const char *s)
     return true;
 }
 
-static bool is_ascii(const char *s)
+/*
+ * The Latin letters Vietnamese is written in: ASCII, Latin-1, Latin Extended-A and -B (U+0000-U+024F) and Latin
+ * Extended Additional (U+1E00-U+1EFF, where ệ, ở, ự live). Each is a starter that NFC leaves as it is and that
+ * composes with no neighbour from the same ranges, so text made only of them is already NFC. unit.test_text
+ * checks that against utf8proc for every such character and every pair of them.
+ */
+bool lt_text_nfc_inert(int32_t cp)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s >= 0x80)
-            return false;
-    return true;
+    return (cp >= 0 && cp <= 0x24F) || (cp >= 0x1E00 && cp <= 0x1EFF);
+}
+
+/* 1: valid UTF-8 made only of inert characters (NFC as it is); 0: anything else, for utf8proc to decide. */
+static bool is_inert_text(const char *s)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    for (;;) {
+        if (*p == '\0')
+            return true;
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+        if (n <= 0 || !lt_text_nfc_inert(cp))
+            return false; /* invalid UTF-8 too: utf8proc_map refuses it */
+        p += n;
+    }
 }
 
 char *lt_text_nfc(lt_arena_t *a, const char *s)
 {
     if (s == NULL)
         return NULL;
-    /* ASCII text is NFC as it is (no ASCII character decomposes or combines): most fields of an answer are codes,
-     * numbers and dates, and a copy costs far less than utf8proc's decompose-and-recompose. */
-    if (is_ascii(s))
+    /* Most fields of an answer are codes, numbers, dates and Vietnamese names, which are NFC as they come (the
+     * national systems send precomposed letters): a copy costs far less than utf8proc's decompose-and-recompose. */
+    if (is_inert_text(s))
         return lt_arena_strdup(a, s);
     utf8proc_uint8_t *out = NULL;
     utf8proc_ssize_t n =

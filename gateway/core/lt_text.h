@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lt_arena.h"
 
@@ -18,6 +19,8 @@ bool lt_text_is_utf8(const char *s);
 
 /* s composed as NFC; NULL when s is NULL or not valid UTF-8. */
 char *lt_text_nfc(lt_arena_t *a, const char *s);
+/* Is cp one of the characters lt_text_nfc copies without utf8proc (text made only of them is already NFC)? */
+bool lt_text_nfc_inert(int32_t cp);
 
 /* s without leading and trailing ASCII whitespace (space, tab, CR, LF, VT, FF); NULL in, NULL out. */
 char *lt_text_trim(lt_arena_t *a, const char *s);

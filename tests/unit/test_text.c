@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "lt_text.h"
 
@@ -33,6 +35,61 @@ static void nfc_composes(void **state)
     assert_string_equal(lt_text_nfc(a, ""), "");
     assert_string_equal(lt_text_nfc(a, "ASCII only"), "ASCII only");
     assert_null(lt_text_nfc(a, NULL));
+}
+
+/* utf8proc's NFC of the code points cps, as UTF-8, and the same code points as they are: equal when NFC keeps them. */
+static bool nfc_keeps(const utf8proc_int32_t *cps, int n)
+{
+    utf8proc_uint8_t in[16];
+    utf8proc_ssize_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += utf8proc_encode_char(cps[i], in + len);
+    in[len] = '\0';
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t m = utf8proc_map(in, len, &out, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    bool same = m == len && memcmp(in, out, (size_t)len) == 0;
+    free(out);
+    return same;
+}
+
+/*
+ * lt_text_nfc copies text made only of "inert" characters without asking utf8proc. That is right only if NFC
+ * keeps each of them, and every pair of them (composition looks at a starter and what follows it), as it is.
+ * Checked here against utf8proc itself, for every character lt_text_nfc_inert accepts and every ordered pair.
+ */
+static void nfc_inert_characters_are_what_utf8proc_keeps(void **state)
+{
+    (void)state;
+    static utf8proc_int32_t inert[4096];
+    int n = 0;
+    for (utf8proc_int32_t cp = 1; cp <= 0x10FFFF; cp++) {
+        if (!lt_text_nfc_inert(cp))
+            continue;
+        assert_true(utf8proc_codepoint_valid(cp));
+        assert_true(n < (int)(sizeof(inert) / sizeof(inert[0])));
+        assert_true(nfc_keeps(&cp, 1));
+        inert[n++] = cp;
+    }
+    assert_int_equal(n, 0x24F + 0x100); /* U+0001-U+024F and U+1E00-U+1EFF */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            utf8proc_int32_t pair[2] = {inert[i], inert[j]};
+            if (!nfc_keeps(pair, 2))
+                fail_msg("NFC changes U+%04X U+%04X", (unsigned)pair[0], (unsigned)pair[1]);
+        }
+}
+
+/* Text with a character outside the inert ranges still goes through utf8proc: a combining mark after them. */
+static void nfc_composes_marks_after_inert_letters(void **state)
+{
+    lt_arena_t *a = *state;
+    /* "Đặng" typed with a combining dot below and breve after a: U+0110 a U+0323 U+0306 n g */
+    assert_string_equal(lt_text_nfc(a, "\xC4\x90" "a\xCC\xA3\xCC\x86ng"), "\xC4\x90\xE1\xBA\xB7ng");
+    /* Precomposed Vietnamese comes back byte for byte. */
+    assert_string_equal(lt_text_nfc(a, "Tr\xE1\xBA\xA7n Th\xE1\xBB\x8B \xC4\x90\xC6\xB0\xE1\xBB\x9Dng"),
+                        "Tr\xE1\xBA\xA7n Th\xE1\xBB\x8B \xC4\x90\xC6\xB0\xE1\xBB\x9Dng");
+    /* U+212B ANGSTROM SIGN is outside the ranges and NFC maps it to U+00C5. */
+    assert_string_equal(lt_text_nfc(a, "\xE2\x84\xAB"), "\xC3\x85");
 }
 
 static void nfc_refuses_invalid_utf8(void **state)
@@ -99,6 +156,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(nfc_composes, setup, teardown),
         cmocka_unit_test_setup_teardown(nfc_refuses_invalid_utf8, setup, teardown),
+        cmocka_unit_test(nfc_inert_characters_are_what_utf8proc_keeps),
+        cmocka_unit_test_setup_teardown(nfc_composes_marks_after_inert_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(trim_and_squeeze, setup, teardown),
         cmocka_unit_test_setup_teardown(join_skips_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(truncate_keeps_characters_whole, setup, teardown),
