@@ -93,3 +93,84 @@ int lt_json_out_flat_sorted(lt_buf_t *o, const json_t *obj)
     lt_buf_add(o, "}", 1);
     return 0;
 }
+
+/* A jansson string: valid UTF-8, which json_dumps copies unchanged (no JSON_ENSURE_ASCII). Only a quote, a
+ * backslash, a control character or a NUL inside needs escaping, and then jansson writes it. */
+static void out_json_string(lt_buf_t *o, const json_t *s)
+{
+    const char *text = json_string_value(s);
+    size_t len = json_string_length(s);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == '"' || c == '\\') {
+            char *escaped = json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT);
+            if (escaped == NULL)
+                abort(); /* a valid jansson string: only allocation can fail */
+            lt_buf_adds(o, escaped);
+            free(escaped);
+            return;
+        }
+    }
+    lt_buf_add(o, "\"", 1);
+    lt_buf_add(o, text, len);
+    lt_buf_add(o, "\"", 1);
+}
+
+static void out_jansson(lt_buf_t *o, const json_t *v)
+{
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (text == NULL)
+        abort();
+    lt_buf_adds(o, text);
+    free(text);
+}
+
+void lt_json_out_value(lt_buf_t *o, const json_t *v)
+{
+    const char *key;
+    json_t *member;
+    size_t i, n = 0;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        lt_buf_add(o, "{", 1);
+        json_object_foreach((json_t *)v, key, member)
+        {
+            if (n++ > 0)
+                lt_buf_add(o, ",", 1);
+            if (lt_json_out_string(o, key) != 0)
+                abort(); /* jansson keeps only UTF-8 keys */
+            lt_buf_add(o, ":", 1);
+            lt_json_out_value(o, member);
+        }
+        lt_buf_add(o, "}", 1);
+        break;
+    case JSON_ARRAY:
+        lt_buf_add(o, "[", 1);
+        json_array_foreach(v, i, member)
+        {
+            if (i > 0)
+                lt_buf_add(o, ",", 1);
+            lt_json_out_value(o, member);
+        }
+        lt_buf_add(o, "]", 1);
+        break;
+    case JSON_STRING:
+        out_json_string(o, v);
+        break;
+    case JSON_INTEGER:
+        lt_json_out_int(o, (long long)json_integer_value(v));
+        break;
+    case JSON_TRUE:
+        lt_buf_add(o, "true", 4);
+        break;
+    case JSON_FALSE:
+        lt_buf_add(o, "false", 5);
+        break;
+    case JSON_NULL:
+        lt_buf_add(o, "null", 4);
+        break;
+    default: /* JSON_REAL: its digits are jansson's to choose */
+        out_jansson(o, v);
+        break;
+    }
+}

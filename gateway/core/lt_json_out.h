@@ -27,4 +27,11 @@ void lt_json_out_int(lt_buf_t *o, long long v);
 #define LT_JSON_OUT_FLAT_MAX 16
 int lt_json_out_flat_sorted(lt_buf_t *o, const json_t *obj);
 
+/*
+ * v as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes it: objects in their members' order, arrays, strings,
+ * integers, true, false and null walked here; a real, a string needing escapes and any key that is not plain
+ * written by jansson itself. For a record stored as the text of its members (a cache entry).
+ */
+void lt_json_out_value(lt_buf_t *o, const json_t *v);
+
 #endif
