@@ -11,8 +11,10 @@
 
 #define BAD_RESPONSE "bad_response"
 
-/* XML_PARSE_NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE and HUGE are left out on purpose. */
-#define LT_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+/* XML_PARSE_NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE and HUGE are left out on purpose. XML_PARSE_COMPACT keeps
+ * short text inside its node rather than in an allocation of its own: the trees are only read, never changed. */
+#define LT_XML_OPTIONS                                                                                                 \
+    (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_COMPACT)
 
 void lt_xml_init(void)
 {
