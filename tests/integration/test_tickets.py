@@ -9,6 +9,7 @@ by a bound on elapsed time: the test asserts on a ticket only once the counter s
 import json
 import os
 import ssl
+import subprocess
 import unittest
 
 import harness as h
@@ -102,6 +103,26 @@ class ResumptionTest(TicketTest):
             self.assertTrue(renewed.has_ticket)
             self.assertNotEqual(renewed.id, session.id, "resumption %d left no new ticket" % i)
             session = renewed
+
+    def test_one_ticket_per_handshake_full_or_resumed(self):
+        # OpenSSL would send two; the gateway sends one (each costs a copy of the session with the client's
+        # certificate). Counted by openssl s_client's own message trace, TLS 1.3.
+        sess = os.path.join(h.make_tmpdir("lt-tickets-"), "session.pem")
+
+        def handshake(*extra):
+            argv = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.gw.port, "-servername", "localhost",
+                    "-tls1_3", "-cert", h.pki_path("portal.crt"), "-key", h.pki_path("portal.key"),
+                    "-CAfile", h.pki_path("province-ca.crt"), "-msg", "-ign_eof"] + list(extra)
+            out = subprocess.run(argv, input=CLOSE_REQUEST, capture_output=True, timeout=60).stdout.decode()
+            tickets = [line for line in out.splitlines() if line.startswith("<<<") and "NewSessionTicket" in line]
+            return out, len(tickets)
+
+        out, tickets = handshake("-sess_out", sess)
+        self.assertIn("\nNew, TLSv1.3", out)
+        self.assertEqual(tickets, 1, out)
+        out, tickets = handshake("-sess_in", sess)
+        self.assertIn("\nReused, TLSv1.3", out, "the ticket resumed")
+        self.assertEqual(tickets, 1, out)
 
     def test_tls12_resumes_too(self):
         ctx = h.client_context("portal", max_version=ssl.TLSVersion.TLSv1_2)
