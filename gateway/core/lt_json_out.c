@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lt_text.h"
+
 /* What jansson writes unchanged between quotes: no quote, backslash or control character, and ASCII only (the
  * rest is checked as UTF-8 by jansson on the other path). */
 static bool is_plain(const char *s)
@@ -94,42 +96,46 @@ int lt_json_out_flat_sorted(lt_buf_t *o, const json_t *obj)
     return 0;
 }
 
-/* A jansson string: valid UTF-8, which json_dumps copies unchanged (no JSON_ENSURE_ASCII). Only a quote, a
- * backslash, a control character or a NUL inside needs escaping, and then jansson writes it. */
-static void out_json_string(lt_buf_t *o, const json_t *s)
-{
-    const char *text = json_string_value(s);
-    size_t len = json_string_length(s);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c == '"' || c == '\\') {
-            char *escaped = json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT);
-            if (escaped == NULL)
-                abort(); /* a valid jansson string: only allocation can fail */
-            lt_buf_adds(o, escaped);
-            free(escaped);
-            return;
-        }
-    }
-    lt_buf_add(o, "\"", 1);
-    lt_buf_add(o, text, len);
-    lt_buf_add(o, "\"", 1);
-}
-
-static void out_jansson(lt_buf_t *o, const json_t *v)
+/* v as jansson writes it; -1 when it cannot (a string that is not UTF-8). */
+static int out_jansson(lt_buf_t *o, const json_t *v)
 {
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     if (text == NULL)
-        abort();
+        return -1;
     lt_buf_adds(o, text);
     free(text);
+    return 0;
 }
 
-void lt_json_out_value(lt_buf_t *o, const json_t *v)
+/* A jansson string: valid UTF-8 (unless made with a _nocheck call), which json_dumps copies unchanged (no
+ * JSON_ENSURE_ASCII). A quote, a backslash, a control character, a NUL inside or any byte past ASCII in a string
+ * that is not UTF-8 needs jansson: it escapes the first kind and refuses the last. */
+static int out_json_string(lt_buf_t *o, const json_t *s)
+{
+    const char *text = json_string_value(s);
+    size_t len = json_string_length(s);
+    bool ascii = true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == '"' || c == '\\')
+            return out_jansson(o, s);
+        ascii = ascii && c < 0x80;
+    }
+    if (!ascii && !lt_text_is_utf8(text))
+        return -1;
+    lt_buf_add(o, "\"", 1);
+    lt_buf_add(o, text, len);
+    lt_buf_add(o, "\"", 1);
+    return 0;
+}
+
+static int out_value(lt_buf_t *o, const json_t *v, int depth)
 {
     const char *key;
     json_t *member;
     size_t i, n = 0;
+    if (depth > LT_JSON_OUT_DEPTH_MAX)
+        return -1;
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         lt_buf_add(o, "{", 1);
@@ -138,39 +144,44 @@ void lt_json_out_value(lt_buf_t *o, const json_t *v)
             if (n++ > 0)
                 lt_buf_add(o, ",", 1);
             if (lt_json_out_string(o, key) != 0)
-                abort(); /* jansson keeps only UTF-8 keys */
+                return -1;
             lt_buf_add(o, ":", 1);
-            lt_json_out_value(o, member);
+            if (out_value(o, member, depth + 1) != 0)
+                return -1;
         }
         lt_buf_add(o, "}", 1);
-        break;
+        return 0;
     case JSON_ARRAY:
         lt_buf_add(o, "[", 1);
         json_array_foreach(v, i, member)
         {
             if (i > 0)
                 lt_buf_add(o, ",", 1);
-            lt_json_out_value(o, member);
+            if (out_value(o, member, depth + 1) != 0)
+                return -1;
         }
         lt_buf_add(o, "]", 1);
-        break;
+        return 0;
     case JSON_STRING:
-        out_json_string(o, v);
-        break;
+        return out_json_string(o, v);
     case JSON_INTEGER:
         lt_json_out_int(o, (long long)json_integer_value(v));
-        break;
+        return 0;
     case JSON_TRUE:
         lt_buf_add(o, "true", 4);
-        break;
+        return 0;
     case JSON_FALSE:
         lt_buf_add(o, "false", 5);
-        break;
+        return 0;
     case JSON_NULL:
         lt_buf_add(o, "null", 4);
-        break;
+        return 0;
     default: /* JSON_REAL: its digits are jansson's to choose */
-        out_jansson(o, v);
-        break;
+        return out_jansson(o, v);
     }
+}
+
+int lt_json_out_value(lt_buf_t *o, const json_t *v)
+{
+    return out_value(o, v, 0);
 }

@@ -30,8 +30,11 @@ int lt_json_out_flat_sorted(lt_buf_t *o, const json_t *obj);
 /*
  * v as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) writes it: objects in their members' order, arrays, strings,
  * integers, true, false and null walked here; a real, a string needing escapes and any key that is not plain
- * written by jansson itself. For a record stored as the text of its members (a cache entry).
+ * written by jansson itself. For a record stored as the text of its members (a cache entry). 0, or -1 for what
+ * jansson cannot write either (a string that is not UTF-8) and for nesting deeper than LT_JSON_OUT_DEPTH_MAX (a
+ * record is a few levels deep; a cycle never ends): then o holds part of the text, for the caller to drop.
  */
-void lt_json_out_value(lt_buf_t *o, const json_t *v);
+#define LT_JSON_OUT_DEPTH_MAX 64
+int lt_json_out_value(lt_buf_t *o, const json_t *v);
 
 #endif

@@ -48,7 +48,12 @@ int lt_cache_entry_from_record(lt_cache_entry_t *e, const json_t *record, int64_
     atomic_fetch_add(&records_encoded, 1);
     lt_buf_t text;
     lt_buf_init(&text, 1024);
-    lt_json_out_value(&text, record); /* json_dumps' compact text, without its per-character escaping loop */
+    /* json_dumps' compact text, without its per-character escaping loop */
+    if (lt_json_out_value(&text, record) != 0) {
+        lt_buf_free(&text);
+        memset(e, 0, sizeof(*e));
+        return -1;
+    }
     return set_body(e, LT_CACHE_FOUND, lt_buf_take(&text), fetched_ms);
 }
 

@@ -96,7 +96,7 @@ static void assert_value_as_jansson(json_t *v)
     char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     lt_buf_t o;
     lt_buf_init(&o, 1);
-    lt_json_out_value(&o, v);
+    assert_int_equal(lt_json_out_value(&o, v), 0);
     assert_string_equal(o.data, want);
     assert_int_equal(o.len, strlen(want));
     free(o.data);
@@ -124,6 +124,29 @@ static void any_value_as_jansson_writes_it(void **state)
     assert_value_as_jansson(json_pack("[[[]],{s:[{}]}]", "x"));
 }
 
+/* What json_dumps refuses is refused: a string that is not UTF-8 (only a _nocheck call makes one). So is nesting
+ * past the depth bound, which no record reaches. */
+static void values_jansson_cannot_write_are_refused(void **state)
+{
+    (void)state;
+    lt_buf_t o;
+    lt_buf_init(&o, 1);
+    json_t *bad = json_pack("{s:o}", "name", json_string_nocheck("Nguy\xE1\xBB"));
+    assert_null(json_dumps(bad, JSON_COMPACT));
+    assert_int_equal(lt_json_out_value(&o, bad), -1);
+    json_decref(bad);
+    json_t *deep = json_array(), *inner = deep;
+    for (int i = 0; i < LT_JSON_OUT_DEPTH_MAX + 1; i++) {
+        json_t *next = json_array();
+        json_array_append_new(inner, next);
+        inner = next;
+    }
+    o.len = 0;
+    assert_int_equal(lt_json_out_value(&o, deep), -1);
+    json_decref(deep);
+    free(o.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +154,7 @@ int main(void)
         cmocka_unit_test(anything_else_is_left_to_jansson),
         cmocka_unit_test(strings_and_integers_as_jansson_writes_them),
         cmocka_unit_test(any_value_as_jansson_writes_it),
+        cmocka_unit_test(values_jansson_cannot_write_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
