@@ -35,7 +35,7 @@ bool lt_text_nfc_inert(int32_t cp)
     return (cp >= 0 && cp <= 0x24F) || (cp >= 0x1E00 && cp <= 0x1EFF);
 }
 
-/* 1: valid UTF-8 made only of inert characters (NFC as it is); 0: anything else, for utf8proc to decide. */
+/* Valid UTF-8 made only of inert characters (NFC as it is)? Anything else is for utf8proc to decide. */
 static bool is_inert_text(const char *s)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;

@@ -79,6 +79,11 @@ typedef struct lt_request {
 
 lt_request_t *lt_request_new(const lt_request_env_t *env, struct evhttp_request *req);
 void lt_request_ref(lt_request_t *r);
+void lt_request_unref(lt_request_t *r);
+static inline bool lt_request_is_aborted(const lt_request_t *r)
+{
+    return r->aborted;
+}
 
 /*
  * The request now waits on something it can cancel (an upstream call, a shared rate-limit decision): on_abort(r)
@@ -86,11 +91,6 @@ void lt_request_ref(lt_request_t *r);
  * wait stops at once rather than at its timeout. A request answered without such a wait never pays for the watch.
  */
 void lt_request_wait_abortable(lt_request_t *r, void (*on_abort)(lt_request_t *r), void *arg);
-void lt_request_unref(lt_request_t *r);
-static inline bool lt_request_is_aborted(const lt_request_t *r)
-{
-    return r->aborted;
-}
 
 /* Reads one request header (NULL when absent). */
 const char *lt_request_header(const lt_request_t *r, const char *name);
