@@ -107,11 +107,11 @@ static void assert_value_as_jansson(json_t *v)
 static void any_value_as_jansson_writes_it(void **state)
 {
     /* a record as an adapter builds it: members in their order, nested codes, lists, numbers, null */
-    assert_value_as_jansson(json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:[s, s], s:i, s:I, s:f, s:b, s:b, s:n, s:{}, s:[]}", "tax_code", "0100109106",
-        "name", "Công ty TNHH Thương mại Đông Á", "status", "code", "active", "source_code", "00", "phones",
-        "024 3825 1234", "0912 345 678", "employees", 42, "capital", (json_int_t)-9000000000000LL, "area", 152.5,
-        "listed", 1, "closed", 0, "closed_on", "empty", "none"));
+    assert_value_as_jansson(json_pack("{s:s, s:s, s:{s:s, s:s}, s:[s, s], s:i, s:I, s:f, s:b, s:b, s:n, s:{}, s:[]}",
+                                      "tax_code", "0100109106", "name", "Công ty TNHH Thương mại Đông Á", "status",
+                                      "code", "active", "source_code", "00", "phones", "024 3825 1234", "0912 345 678",
+                                      "employees", 42, "capital", (json_int_t)-9000000000000LL, "area", 152.5, "listed",
+                                      1, "closed", 0, "closed_on", "empty", "none"));
     /* strings jansson escapes, keys that need it, and a NUL inside a string */
     json_t *odd = json_object();
     json_object_set_new(odd, "q\"k", json_string("a\"b\\c\n\t\x01\x1f\x7f/é"));
