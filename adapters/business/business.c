@@ -23,12 +23,6 @@
 
 /* ---- settings ---- */
 
-#define SECONDS(k, def)                                                                                                \
-    {                                                                                                                  \
-        .key = #k, .type = LT_CONF_INT, .offset = offsetof(lt_business_settings_t, k), .min = 1, .max = 86400,         \
-        .default_int = def                                                                                             \
-    }
-
 static const lt_conf_field_t settings_fields[] = {
     {.key = "client_id",
      .type = LT_CONF_STRING,
@@ -42,8 +36,8 @@ static const lt_conf_field_t settings_fields[] = {
      .type = LT_CONF_STRING,
      .offset = offsetof(lt_business_settings_t, scope),
      .default_str = LT_BUSINESS_DEFAULT_SCOPE},
-    SECONDS(rate_retry_after_s, 1),
-    SECONDS(unavailable_retry_after_s, 30),
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_business_settings_t, rate_retry_after_s, 1),
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_business_settings_t, unavailable_retry_after_s, 30),
     LT_CONF_END,
 };
 

@@ -26,12 +26,6 @@
 
 /* ---- settings ---- */
 
-#define SECONDS(k, def)                                                                                                \
-    {                                                                                                                  \
-        .key = #k, .type = LT_CONF_INT, .offset = offsetof(lt_civil_status_settings_t, k), .min = 1, .max = 86400,     \
-        .default_int = def                                                                                             \
-    }
-
 static const lt_conf_field_t settings_fields[] = {
     {.key = "unit_code",
      .type = LT_CONF_STRING,
@@ -45,8 +39,8 @@ static const lt_conf_field_t settings_fields[] = {
      .type = LT_CONF_FILE,
      .offset = offsetof(lt_civil_status_settings_t, password_file),
      .required = true},
-    SECONDS(rate_retry_after_s, 1),
-    SECONDS(unavailable_retry_after_s, 30),
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_civil_status_settings_t, rate_retry_after_s, 1),
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_civil_status_settings_t, unavailable_retry_after_s, 30),
     LT_CONF_END,
 };
 

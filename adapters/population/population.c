@@ -27,12 +27,6 @@
     {                                                                                                                  \
         .key = #k, .type = LT_CONF_STRING, .offset = offsetof(lt_population_settings_t, k), .required = true           \
     }
-#define SECONDS(k, def)                                                                                                \
-    {                                                                                                                  \
-        .key = #k, .type = LT_CONF_INT, .offset = offsetof(lt_population_settings_t, k), .min = 1, .max = 86400,       \
-        .default_int = def                                                                                             \
-    }
-
 static const lt_conf_field_t settings_fields[] = {
     STR(xroad_instance),
     STR(member_class),
@@ -43,9 +37,9 @@ static const lt_conf_field_t settings_fields[] = {
     STR(service_version),
     STR(integration_code),
     STR(default_procedure_code),
-    SECONDS(quota_retry_after_s, 60),
-    SECONDS(maintenance_retry_after_s, 300),
-    SECONDS(platform_retry_after_s, 30),
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_population_settings_t, quota_retry_after_s, 60),
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_population_settings_t, maintenance_retry_after_s, 300),
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_population_settings_t, platform_retry_after_s, 30),
     LT_CONF_END,
 };
 

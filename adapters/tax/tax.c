@@ -28,12 +28,7 @@ static const lt_conf_field_t settings_fields[] = {
      .type = LT_CONF_FILE,
      .offset = offsetof(lt_tax_settings_t, api_key_file),
      .required = true},
-    {.key = "retry_after_s",
-     .type = LT_CONF_INT,
-     .offset = offsetof(lt_tax_settings_t, retry_after_s),
-     .min = 1,
-     .max = 86400,
-     .default_int = 1},
+    LT_ADAPTER_RETRY_AFTER_FIELD(lt_tax_settings_t, retry_after_s, 1),
     LT_CONF_END,
 };
 

@@ -145,6 +145,14 @@ int lt_adapter_routes_check(const lt_adapter_t *const *adapters, size_t n, lt_er
 /* Longest Retry-After an upstream may ask of us: a day. */
 #define LT_RETRY_AFTER_MAX_S 86400
 
+/* An adapter's settings row for a Retry-After it gives when the upstream names none: member k of settings struct
+ * T, 1 s to a day, def when absent. */
+#define LT_ADAPTER_RETRY_AFTER_FIELD(T, k, def)                                                                        \
+    {                                                                                                                  \
+        .key = #k, .type = LT_CONF_INT, .offset = offsetof(T, k), .min = 1, .max = LT_RETRY_AFTER_MAX_S,               \
+        .default_int = def                                                                                             \
+    }
+
 /*
  * Helper for adapters: an upstream's Retry-After as delta-seconds in (0, a
  * day]; anything else (absent, an HTTP date, junk) gives `fallback`.

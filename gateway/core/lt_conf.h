@@ -34,6 +34,9 @@ typedef struct lt_conf_field {
     long long default_int;   /* LT_CONF_INT / LT_CONF_BOOL default when absent */
 } lt_conf_field_t;
 
+/* The row of member k of struct s, key "k" in the file: LT_CONF_FIELD(my_t, timeout_ms, LT_CONF_INT, false). */
+#define LT_CONF_FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
+
 #define LT_CONF_END                                                                                                    \
     {                                                                                                                  \
         NULL, 0, 0, false, 0, 0, NULL, 0                                                                               \

@@ -12,8 +12,6 @@
 #include "lt_date.h"
 #include "lt_log.h"
 
-#define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
-
 /* Top level. Nested sections are LT_CONF_OBJECT slots read by their own tables. */
 typedef struct {
     long long workers;
@@ -22,18 +20,18 @@ typedef struct {
 } root_t;
 
 static const lt_conf_field_t root_fields[] = {
-    {FIELD(root_t, workers, LT_CONF_INT, false), .min = 0, .max = 256, .default_int = 0},
-    {FIELD(root_t, log_level, LT_CONF_STRING, false), .default_str = "info"},
-    {FIELD(root_t, log_format, LT_CONF_STRING, false), .default_str = "json"},
-    {FIELD(root_t, instance, LT_CONF_STRING, false)},
-    {FIELD(root_t, time_zone, LT_CONF_STRING, false), .default_str = "+07:00"},
-    {FIELD(root_t, listeners, LT_CONF_OBJECT, true)},
-    {FIELD(root_t, limits, LT_CONF_OBJECT, false)},
-    {FIELD(root_t, upstreams, LT_CONF_OBJECT, true)},
-    {FIELD(root_t, cache, LT_CONF_OBJECT, false)},
-    {FIELD(root_t, clients, LT_CONF_OBJECT, false)},
-    {FIELD(root_t, audit, LT_CONF_OBJECT, false)},
-    {FIELD(root_t, rate_limits, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(root_t, workers, LT_CONF_INT, false), .min = 0, .max = 256, .default_int = 0},
+    {LT_CONF_FIELD(root_t, log_level, LT_CONF_STRING, false), .default_str = "info"},
+    {LT_CONF_FIELD(root_t, log_format, LT_CONF_STRING, false), .default_str = "json"},
+    {LT_CONF_FIELD(root_t, instance, LT_CONF_STRING, false)},
+    {LT_CONF_FIELD(root_t, time_zone, LT_CONF_STRING, false), .default_str = "+07:00"},
+    {LT_CONF_FIELD(root_t, listeners, LT_CONF_OBJECT, true)},
+    {LT_CONF_FIELD(root_t, limits, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(root_t, upstreams, LT_CONF_OBJECT, true)},
+    {LT_CONF_FIELD(root_t, cache, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(root_t, clients, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(root_t, audit, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(root_t, rate_limits, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -42,20 +40,22 @@ typedef struct {
 } listeners_t;
 
 static const lt_conf_field_t listeners_fields[] = {
-    {FIELD(listeners_t, api, LT_CONF_OBJECT, true)},
-    {FIELD(listeners_t, admin, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(listeners_t, api, LT_CONF_OBJECT, true)},
+    {LT_CONF_FIELD(listeners_t, admin, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
 static const lt_conf_field_t api_fields[] = {
-    {FIELD(lt_listener_conf_t, bind, LT_CONF_STRING, false), .default_str = "0.0.0.0:8443"},
-    {FIELD(lt_listener_conf_t, cert, LT_CONF_FILE, true)},
-    {FIELD(lt_listener_conf_t, key, LT_CONF_FILE, true)},
-    {FIELD(lt_listener_conf_t, client_ca, LT_CONF_FILE, true)},
-    {FIELD(lt_listener_conf_t, crl_expired, LT_CONF_STRING, false), .default_str = "refuse"},
-    {FIELD(lt_listener_conf_t, crl_warn_interval_s, LT_CONF_INT, false), .min = 10, .max = 86400, .default_int = 300},
-    {FIELD(lt_listener_conf_t, ticket_key_rotate_s, LT_CONF_INT, false), .min = 1, .max = 604800, .default_int = 10800},
-    {FIELD(lt_listener_conf_t, ticket_key_file, LT_CONF_FILE, false)},
+    {LT_CONF_FIELD(lt_listener_conf_t, bind, LT_CONF_STRING, false), .default_str = "0.0.0.0:8443"},
+    {LT_CONF_FIELD(lt_listener_conf_t, cert, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(lt_listener_conf_t, key, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(lt_listener_conf_t, client_ca, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(lt_listener_conf_t, crl_expired, LT_CONF_STRING, false), .default_str = "refuse"},
+    {LT_CONF_FIELD(lt_listener_conf_t, crl_warn_interval_s, LT_CONF_INT, false), .min = 10, .max = 86400,
+     .default_int = 300},
+    {LT_CONF_FIELD(lt_listener_conf_t, ticket_key_rotate_s, LT_CONF_INT, false), .min = 1, .max = 604800,
+     .default_int = 10800},
+    {LT_CONF_FIELD(lt_listener_conf_t, ticket_key_file, LT_CONF_FILE, false)},
     LT_CONF_END,
 };
 
@@ -67,9 +67,9 @@ typedef struct {
 #define CONN_LIMIT(k) .key = #k, .type = LT_CONF_INT, .offset = offsetof(limits_t, conn.k)
 
 static const lt_conf_field_t limits_fields[] = {
-    {FIELD(limits_t, max_body_bytes, LT_CONF_INT, false), .min = 256, .max = 16 << 20, .default_int = 16384},
-    {FIELD(limits_t, shutdown_grace_ms, LT_CONF_INT, false), .min = 0, .max = 600000, .default_int = 10000},
-    {FIELD(limits_t, idle_timeout_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 60},
+    {LT_CONF_FIELD(limits_t, max_body_bytes, LT_CONF_INT, false), .min = 256, .max = 16 << 20, .default_int = 16384},
+    {LT_CONF_FIELD(limits_t, shutdown_grace_ms, LT_CONF_INT, false), .min = 0, .max = 600000, .default_int = 10000},
+    {LT_CONF_FIELD(limits_t, idle_timeout_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 60},
     /* Slow clients on a public-sector WAN: generous enough for a congested provincial link, short enough that
      * slowloris costs an attacker a connection per header timeout. */
     {CONN_LIMIT(handshake_timeout_s), .min = 1, .max = 600, .default_int = 10},
@@ -91,20 +91,21 @@ typedef struct {
 } upstream_t;
 
 static const lt_conf_field_t upstream_fields[] = {
-    {FIELD(upstream_t, base_url, LT_CONF_STRING, true)},
-    {FIELD(upstream_t, cert, LT_CONF_FILE, true)},
-    {FIELD(upstream_t, key, LT_CONF_FILE, true)},
-    {FIELD(upstream_t, ca, LT_CONF_FILE, true)},
-    {FIELD(upstream_t, connect_timeout_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 2000},
-    {FIELD(upstream_t, timeout_ms, LT_CONF_INT, false), .min = 1, .max = 300000, .default_int = 10000},
-    {FIELD(upstream_t, max_response_bytes, LT_CONF_INT, false), .min = 1024, .max = 64 << 20, .default_int = 4 << 20},
-    {FIELD(upstream_t, deadline_ms, LT_CONF_INT, false), .min = 1, .max = 600000, .default_int = 0},
-    {FIELD(upstream_t, max_inflight, LT_CONF_INT, false), .min = 1, .max = 100000, .default_int = 256},
-    {FIELD(upstream_t, service, LT_CONF_OBJECT, true)},
-    {FIELD(upstream_t, retry, LT_CONF_OBJECT, false)},
-    {FIELD(upstream_t, breaker, LT_CONF_OBJECT, false)},
-    {FIELD(upstream_t, token, LT_CONF_OBJECT, false)},
-    {FIELD(upstream_t, probe, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(upstream_t, base_url, LT_CONF_STRING, true)},
+    {LT_CONF_FIELD(upstream_t, cert, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(upstream_t, key, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(upstream_t, ca, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(upstream_t, connect_timeout_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 2000},
+    {LT_CONF_FIELD(upstream_t, timeout_ms, LT_CONF_INT, false), .min = 1, .max = 300000, .default_int = 10000},
+    {LT_CONF_FIELD(upstream_t, max_response_bytes, LT_CONF_INT, false), .min = 1024, .max = 64 << 20,
+     .default_int = 4 << 20},
+    {LT_CONF_FIELD(upstream_t, deadline_ms, LT_CONF_INT, false), .min = 1, .max = 600000, .default_int = 0},
+    {LT_CONF_FIELD(upstream_t, max_inflight, LT_CONF_INT, false), .min = 1, .max = 100000, .default_int = 256},
+    {LT_CONF_FIELD(upstream_t, service, LT_CONF_OBJECT, true)},
+    {LT_CONF_FIELD(upstream_t, retry, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(upstream_t, breaker, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(upstream_t, token, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(upstream_t, probe, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -113,9 +114,9 @@ typedef struct {
 } retry_t;
 
 static const lt_conf_field_t retry_fields[] = {
-    {FIELD(retry_t, max_attempts, LT_CONF_INT, false), .min = 1, .max = 10, .default_int = 3},
-    {FIELD(retry_t, base_delay_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 100},
-    {FIELD(retry_t, max_delay_ms, LT_CONF_INT, false), .min = 1, .max = 300000, .default_int = 2000},
+    {LT_CONF_FIELD(retry_t, max_attempts, LT_CONF_INT, false), .min = 1, .max = 10, .default_int = 3},
+    {LT_CONF_FIELD(retry_t, base_delay_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 100},
+    {LT_CONF_FIELD(retry_t, max_delay_ms, LT_CONF_INT, false), .min = 1, .max = 300000, .default_int = 2000},
     LT_CONF_END,
 };
 
@@ -124,11 +125,11 @@ typedef struct {
 } breaker_t;
 
 static const lt_conf_field_t breaker_fields[] = {
-    {FIELD(breaker_t, consecutive_failures, LT_CONF_INT, false), .min = 0, .max = 1000, .default_int = 5},
-    {FIELD(breaker_t, failure_ratio_percent, LT_CONF_INT, false), .min = 0, .max = 100, .default_int = 50},
-    {FIELD(breaker_t, window, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 20},
-    {FIELD(breaker_t, min_calls, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 10},
-    {FIELD(breaker_t, cooldown_ms, LT_CONF_INT, false), .min = 1, .max = 3600000, .default_int = 10000},
+    {LT_CONF_FIELD(breaker_t, consecutive_failures, LT_CONF_INT, false), .min = 0, .max = 1000, .default_int = 5},
+    {LT_CONF_FIELD(breaker_t, failure_ratio_percent, LT_CONF_INT, false), .min = 0, .max = 100, .default_int = 50},
+    {LT_CONF_FIELD(breaker_t, window, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 20},
+    {LT_CONF_FIELD(breaker_t, min_calls, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 10},
+    {LT_CONF_FIELD(breaker_t, cooldown_ms, LT_CONF_INT, false), .min = 1, .max = 3600000, .default_int = 10000},
     LT_CONF_END,
 };
 
@@ -137,8 +138,8 @@ typedef struct {
 } token_t;
 
 static const lt_conf_field_t token_fields[] = {
-    {FIELD(token_t, rate_per_minute, LT_CONF_INT, false), .min = 0, .max = 64, .default_int = 10},
-    {FIELD(token_t, refresh_margin_s, LT_CONF_INT, false), .min = 0, .max = 3600, .default_int = 30},
+    {LT_CONF_FIELD(token_t, rate_per_minute, LT_CONF_INT, false), .min = 0, .max = 64, .default_int = 10},
+    {LT_CONF_FIELD(token_t, refresh_margin_s, LT_CONF_INT, false), .min = 0, .max = 3600, .default_int = 30},
     LT_CONF_END,
 };
 
@@ -150,15 +151,15 @@ typedef struct {
 } probe_t;
 
 static const lt_conf_field_t probe_fields[] = {
-    {FIELD(probe_t, enabled, LT_CONF_BOOL, false), .default_int = 1},
-    {FIELD(probe_t, interval_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 30},
-    {FIELD(probe_t, timeout_ms, LT_CONF_INT, false), .min = 100, .max = 60000, .default_int = 5000},
-    {FIELD(probe_t, down_after, LT_CONF_INT, false), .min = 1, .max = 100, .default_int = 2},
-    {FIELD(probe_t, up_after, LT_CONF_INT, false), .min = 1, .max = 100, .default_int = 2},
-    {FIELD(probe_t, operation, LT_CONF_STRING, false), .default_str = "tls"},
-    {FIELD(probe_t, input, LT_CONF_OBJECT, false)},
-    {FIELD(probe_t, officer, LT_CONF_STRING, false), .default_str = "lienthong-probe"},
-    {FIELD(probe_t, purpose, LT_CONF_STRING, false), .default_str = "health probe"},
+    {LT_CONF_FIELD(probe_t, enabled, LT_CONF_BOOL, false), .default_int = 1},
+    {LT_CONF_FIELD(probe_t, interval_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 30},
+    {LT_CONF_FIELD(probe_t, timeout_ms, LT_CONF_INT, false), .min = 100, .max = 60000, .default_int = 5000},
+    {LT_CONF_FIELD(probe_t, down_after, LT_CONF_INT, false), .min = 1, .max = 100, .default_int = 2},
+    {LT_CONF_FIELD(probe_t, up_after, LT_CONF_INT, false), .min = 1, .max = 100, .default_int = 2},
+    {LT_CONF_FIELD(probe_t, operation, LT_CONF_STRING, false), .default_str = "tls"},
+    {LT_CONF_FIELD(probe_t, input, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(probe_t, officer, LT_CONF_STRING, false), .default_str = "lienthong-probe"},
+    {LT_CONF_FIELD(probe_t, purpose, LT_CONF_STRING, false), .default_str = "health probe"},
     LT_CONF_END,
 };
 
@@ -244,9 +245,9 @@ static int load_probe(lt_upstream_conf_t *u, const json_t *obj, const char *path
 
 /* A module's listener: TLS with a server certificate only (its peers are not the province's systems). */
 static const lt_conf_field_t module_listener_fields[] = {
-    {FIELD(lt_listener_conf_t, bind, LT_CONF_STRING, false)},
-    {FIELD(lt_listener_conf_t, cert, LT_CONF_FILE, true)},
-    {FIELD(lt_listener_conf_t, key, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(lt_listener_conf_t, bind, LT_CONF_STRING, false)},
+    {LT_CONF_FIELD(lt_listener_conf_t, cert, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(lt_listener_conf_t, key, LT_CONF_FILE, true)},
     LT_CONF_END,
 };
 
@@ -450,23 +451,23 @@ typedef struct {
 #define TTL_MAX (30LL * 86400)
 
 static const lt_conf_field_t cache_fields[] = {
-    {FIELD(cache_t, backend, LT_CONF_STRING, false), .default_str = "memory"},
-    {FIELD(cache_t, max_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64 << 20},
-    {FIELD(cache_t, shards, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 16},
-    {FIELD(cache_t, ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 300},
-    {FIELD(cache_t, not_found_ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 30},
-    {FIELD(cache_t, max_stale_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 3600},
-    {FIELD(cache_t, operations, LT_CONF_OBJECT, false)},
-    {FIELD(cache_t, keys, LT_CONF_OBJECT, false)},
-    {FIELD(cache_t, redis, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(cache_t, backend, LT_CONF_STRING, false), .default_str = "memory"},
+    {LT_CONF_FIELD(cache_t, max_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64 << 20},
+    {LT_CONF_FIELD(cache_t, shards, LT_CONF_INT, false), .min = 1, .max = 256, .default_int = 16},
+    {LT_CONF_FIELD(cache_t, ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 300},
+    {LT_CONF_FIELD(cache_t, not_found_ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 30},
+    {LT_CONF_FIELD(cache_t, max_stale_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = 3600},
+    {LT_CONF_FIELD(cache_t, operations, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(cache_t, keys, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(cache_t, redis, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
 /* -1: inherit the section's value. */
 static const lt_conf_field_t cache_op_fields[] = {
-    {FIELD(lt_cache_ttls_t, ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
-    {FIELD(lt_cache_ttls_t, not_found_ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
-    {FIELD(lt_cache_ttls_t, max_stale_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
+    {LT_CONF_FIELD(lt_cache_ttls_t, ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
+    {LT_CONF_FIELD(lt_cache_ttls_t, not_found_ttl_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
+    {LT_CONF_FIELD(lt_cache_ttls_t, max_stale_s, LT_CONF_INT, false), .min = 0, .max = TTL_MAX, .default_int = -1},
     LT_CONF_END,
 };
 
@@ -476,8 +477,8 @@ typedef struct {
 } cache_keys_t;
 
 static const lt_conf_field_t cache_keys_fields[] = {
-    {FIELD(cache_keys_t, hmac, LT_CONF_FILE, false)},
-    {FIELD(cache_keys_t, encrypt_with, LT_CONF_INT, false), .min = 0, .max = 255, .default_int = 0},
+    {LT_CONF_FIELD(cache_keys_t, hmac, LT_CONF_FILE, false)},
+    {LT_CONF_FIELD(cache_keys_t, encrypt_with, LT_CONF_INT, false), .min = 0, .max = 255, .default_int = 0},
     LT_CONF_END,
 };
 
@@ -487,8 +488,8 @@ typedef struct {
 } cache_aead_t;
 
 static const lt_conf_field_t cache_aead_fields[] = {
-    {FIELD(cache_aead_t, id, LT_CONF_INT, true), .min = 1, .max = 255},
-    {FIELD(cache_aead_t, file, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(cache_aead_t, id, LT_CONF_INT, true), .min = 1, .max = 255},
+    {LT_CONF_FIELD(cache_aead_t, file, LT_CONF_FILE, true)},
     LT_CONF_END,
 };
 
@@ -502,9 +503,9 @@ static const lt_conf_field_t cache_redis_fields[] = {
     /* A lookup waits for Redis at most timeout_ms, then goes to the national system as on a miss. */
     LT_REDIS_CONF_FIELDS(cache_redis_t, conn, LT_REDIS_LIMITS(1, 10000, 50), LT_REDIS_LIMITS(1, 60000, 500),
                          LT_REDIS_LIMITS(1, 600000, 5000)),
-    {FIELD(cache_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:"},
-    {FIELD(cache_redis_t, l1_max_bytes, LT_CONF_INT, false), .min = 0, .max = 1LL << 40, .default_int = 0},
-    {FIELD(cache_redis_t, l1_ttl_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 5},
+    {LT_CONF_FIELD(cache_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:"},
+    {LT_CONF_FIELD(cache_redis_t, l1_max_bytes, LT_CONF_INT, false), .min = 0, .max = 1LL << 40, .default_int = 0},
+    {LT_CONF_FIELD(cache_redis_t, l1_ttl_s, LT_CONF_INT, false), .min = 1, .max = 3600, .default_int = 5},
     LT_CONF_END,
 };
 

@@ -20,17 +20,15 @@
 #include "lt_conf.h"
 #include "lt_config.h"
 
-#define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
-
 typedef struct {
     char *bind, *token_file;
     const json_t *hosts;
 } admin_t;
 
 static const lt_conf_field_t admin_fields[] = {
-    {FIELD(admin_t, bind, LT_CONF_STRING, false), .default_str = "127.0.0.1:9090"},
-    {FIELD(admin_t, token_file, LT_CONF_FILE, false)},
-    {FIELD(admin_t, hosts, LT_CONF_ARRAY, false)},
+    {LT_CONF_FIELD(admin_t, bind, LT_CONF_STRING, false), .default_str = "127.0.0.1:9090"},
+    {LT_CONF_FIELD(admin_t, token_file, LT_CONF_FILE, false)},
+    {LT_CONF_FIELD(admin_t, hosts, LT_CONF_ARRAY, false)},
     LT_CONF_END,
 };
 

@@ -8,8 +8,6 @@
 #include "lt_config.h"
 #include "lt_text.h"
 
-#define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
-
 #define INSTANCE_MAX   64
 #define INSTANCE_CHARS "._-"
 
@@ -20,14 +18,16 @@ typedef struct {
 } audit_t;
 
 static const lt_conf_field_t audit_fields[] = {
-    {FIELD(audit_t, dir, LT_CONF_STRING, true)},
-    {FIELD(audit_t, fsync, LT_CONF_STRING, false), .default_str = "always"},
-    {FIELD(audit_t, fsync_interval_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 1000},
-    {FIELD(audit_t, rotate_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64LL << 20},
-    {FIELD(audit_t, rotate_daily, LT_CONF_BOOL, false), .default_int = 1},
-    {FIELD(audit_t, queue_max, LT_CONF_INT, false), .min = 1, .max = 1000000, .default_int = 10000},
-    {FIELD(audit_t, instance, LT_CONF_STRING, false)},
-    {FIELD(audit_t, unusual_subjects_per_hour, LT_CONF_INT, false), .min = 0, .max = 1000000, .default_int = 1000},
+    {LT_CONF_FIELD(audit_t, dir, LT_CONF_STRING, true)},
+    {LT_CONF_FIELD(audit_t, fsync, LT_CONF_STRING, false), .default_str = "always"},
+    {LT_CONF_FIELD(audit_t, fsync_interval_ms, LT_CONF_INT, false), .min = 1, .max = 60000, .default_int = 1000},
+    {LT_CONF_FIELD(audit_t, rotate_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40,
+     .default_int = 64LL << 20},
+    {LT_CONF_FIELD(audit_t, rotate_daily, LT_CONF_BOOL, false), .default_int = 1},
+    {LT_CONF_FIELD(audit_t, queue_max, LT_CONF_INT, false), .min = 1, .max = 1000000, .default_int = 10000},
+    {LT_CONF_FIELD(audit_t, instance, LT_CONF_STRING, false)},
+    {LT_CONF_FIELD(audit_t, unusual_subjects_per_hour, LT_CONF_INT, false), .min = 0, .max = 1000000,
+     .default_int = 1000},
     LT_CONF_END,
 };
 

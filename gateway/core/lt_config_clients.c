@@ -9,8 +9,6 @@
 #include "lt_config.h"
 #include "lt_text.h"
 
-#define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
-
 typedef struct {
     char *issuer, *cn, *san, *fingerprint, *purpose_pattern;
     bool require_procedure_code;
@@ -18,16 +16,16 @@ typedef struct {
 } client_t;
 
 static const lt_conf_field_t client_fields[] = {
-    {FIELD(client_t, issuer, LT_CONF_STRING, true)},
-    {FIELD(client_t, cn, LT_CONF_STRING, false)},
-    {FIELD(client_t, san, LT_CONF_STRING, false)},
-    {FIELD(client_t, fingerprint, LT_CONF_STRING, false)},
-    {FIELD(client_t, allow, LT_CONF_ARRAY, true)},
-    {FIELD(client_t, fields, LT_CONF_OBJECT, false)},
-    {FIELD(client_t, require_procedure_code, LT_CONF_BOOL, false), .default_int = 0},
-    {FIELD(client_t, purpose_pattern, LT_CONF_STRING, false)},
-    {FIELD(client_t, return_url_hosts, LT_CONF_ARRAY, false)},
-    {FIELD(client_t, rate_limits, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(client_t, issuer, LT_CONF_STRING, true)},
+    {LT_CONF_FIELD(client_t, cn, LT_CONF_STRING, false)},
+    {LT_CONF_FIELD(client_t, san, LT_CONF_STRING, false)},
+    {LT_CONF_FIELD(client_t, fingerprint, LT_CONF_STRING, false)},
+    {LT_CONF_FIELD(client_t, allow, LT_CONF_ARRAY, true)},
+    {LT_CONF_FIELD(client_t, fields, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(client_t, require_procedure_code, LT_CONF_BOOL, false), .default_int = 0},
+    {LT_CONF_FIELD(client_t, purpose_pattern, LT_CONF_STRING, false)},
+    {LT_CONF_FIELD(client_t, return_url_hosts, LT_CONF_ARRAY, false)},
+    {LT_CONF_FIELD(client_t, rate_limits, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 

@@ -11,8 +11,6 @@
 
 #include "lt_conf.h"
 
-#define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
-
 /* A bucket's figures stay within what the arithmetic (gateway/net/lt_bucket.h) keeps exact: at least 1 µs a token. */
 #define RATE_MAX  1000000
 #define BURST_MAX 1000000
@@ -23,10 +21,10 @@ typedef struct {
 } rate_t;
 
 static const lt_conf_field_t rate_fields[] = {
-    {FIELD(rate_t, rate, LT_CONF_INT, true), .min = 1, .max = RATE_MAX},
-    {FIELD(rate_t, per, LT_CONF_STRING, true)},
+    {LT_CONF_FIELD(rate_t, rate, LT_CONF_INT, true), .min = 1, .max = RATE_MAX},
+    {LT_CONF_FIELD(rate_t, per, LT_CONF_STRING, true)},
     /* 0: absent, then one period's worth (rate) */
-    {FIELD(rate_t, burst, LT_CONF_INT, false), .min = 1, .max = BURST_MAX, .default_int = 0},
+    {LT_CONF_FIELD(rate_t, burst, LT_CONF_INT, false), .min = 1, .max = BURST_MAX, .default_int = 0},
     LT_CONF_END,
 };
 
@@ -69,7 +67,7 @@ typedef struct {
 } section_t;
 
 static const lt_conf_field_t section_fields[] = {
-    {FIELD(section_t, redis, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(section_t, redis, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -82,7 +80,7 @@ static const lt_conf_field_t redis_fields[] = {
     /* Every limited request waits for Redis: at most timeout_ms, then the bucket in this process decides. */
     LT_REDIS_CONF_FIELDS(redis_t, conn, LT_REDIS_LIMITS(1, 10000, 50), LT_REDIS_LIMITS(1, 60000, 500),
                          LT_REDIS_LIMITS(1, 600000, 5000)),
-    {FIELD(redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:rl:"},
+    {LT_CONF_FIELD(redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:rl:"},
     LT_CONF_END,
 };
 

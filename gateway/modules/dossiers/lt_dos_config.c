@@ -10,16 +10,18 @@
 #include "lt_conf.h"
 
 #define NESTED(sec, k, t, req) .key = #k, .type = t, .offset = offsetof(lt_dossiers_conf_t, sec.k), .required = req
-#define FIELD(s, k, t, req)    .key = #k, .type = t, .offset = offsetof(s, k), .required = req
 
 typedef struct {
     const json_t *portal, *store, *outbox, *indicators, *payment_fees;
 } dossiers_t;
 
 static const lt_conf_field_t dossiers_fields[] = {
-    {FIELD(dossiers_t, portal, LT_CONF_OBJECT, true)},        {FIELD(dossiers_t, store, LT_CONF_OBJECT, false)},
-    {FIELD(dossiers_t, outbox, LT_CONF_OBJECT, false)},       {FIELD(dossiers_t, indicators, LT_CONF_OBJECT, false)},
-    {FIELD(dossiers_t, payment_fees, LT_CONF_OBJECT, false)}, LT_CONF_END,
+    {LT_CONF_FIELD(dossiers_t, portal, LT_CONF_OBJECT, true)},
+    {LT_CONF_FIELD(dossiers_t, store, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(dossiers_t, outbox, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(dossiers_t, indicators, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(dossiers_t, payment_fees, LT_CONF_OBJECT, false)},
+    LT_CONF_END,
 };
 
 /* The fee entry a payment settled by the gateway becomes (docs/operations.md, "dossiers"). */
@@ -36,11 +38,11 @@ typedef struct {
 } indicators_t;
 
 static const lt_conf_field_t indicators_fields[] = {
-    {FIELD(indicators_t, online_channel_codes, LT_CONF_ARRAY, false)},
-    {FIELD(indicators_t, online_payment_codes, LT_CONF_ARRAY, false)},
-    {FIELD(indicators_t, top_procedures, LT_CONF_INT, false), .min = 1, .max = 200, .default_int = 20},
-    {FIELD(indicators_t, top_units, LT_CONF_INT, false), .min = 1, .max = 200, .default_int = 20},
-    {FIELD(indicators_t, rescan_s, LT_CONF_INT, false), .min = 0, .max = 86400, .default_int = 300},
+    {LT_CONF_FIELD(indicators_t, online_channel_codes, LT_CONF_ARRAY, false)},
+    {LT_CONF_FIELD(indicators_t, online_payment_codes, LT_CONF_ARRAY, false)},
+    {LT_CONF_FIELD(indicators_t, top_procedures, LT_CONF_INT, false), .min = 1, .max = 200, .default_int = 20},
+    {LT_CONF_FIELD(indicators_t, top_units, LT_CONF_INT, false), .min = 1, .max = 200, .default_int = 20},
+    {LT_CONF_FIELD(indicators_t, rescan_s, LT_CONF_INT, false), .min = 0, .max = 86400, .default_int = 300},
     LT_CONF_END,
 };
 
@@ -66,10 +68,10 @@ typedef struct {
 } store_t;
 
 static const lt_conf_field_t store_fields[] = {
-    {FIELD(store_t, backend, LT_CONF_STRING, false), .default_str = "journal"},
-    {FIELD(store_t, journal_dir, LT_CONF_STRING, false), .default_str = "dossiers"},
-    {FIELD(store_t, compact_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64 << 20},
-    {FIELD(store_t, redis, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(store_t, backend, LT_CONF_STRING, false), .default_str = "journal"},
+    {LT_CONF_FIELD(store_t, journal_dir, LT_CONF_STRING, false), .default_str = "dossiers"},
+    {LT_CONF_FIELD(store_t, compact_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64 << 20},
+    {LT_CONF_FIELD(store_t, redis, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -81,7 +83,7 @@ typedef struct {
 static const lt_conf_field_t redis_fields[] = {
     LT_REDIS_CONF_FIELDS(store_redis_t, conn, LT_REDIS_LIMITS(10, 4000, 1500), LT_REDIS_LIMITS(10, 10000, 1000),
                          LT_REDIS_LIMITS(1, 600000, 2000)),
-    {FIELD(store_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:dos:"},
+    {LT_CONF_FIELD(store_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:dos:"},
     LT_CONF_END,
 };
 

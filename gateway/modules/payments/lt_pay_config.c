@@ -9,7 +9,6 @@
 #include "lt_conf.h"
 #include "lt_pay_service.h"
 
-#define FIELD(s, k, t, req) .key = #k, .type = t, .offset = offsetof(s, k), .required = req
 /* A key of a nested section read straight into lt_payments_conf_t (payments.webhook.url → webhook.url). */
 #define NESTED(sec, k, t, req) .key = #k, .type = t, .offset = offsetof(lt_payments_conf_t, sec.k), .required = req
 
@@ -20,19 +19,21 @@ typedef struct {
 } payments_t;
 
 static const lt_conf_field_t payments_fields[] = {
-    {FIELD(payments_t, base_url, LT_CONF_STRING, true)},
-    {FIELD(payments_t, ca, LT_CONF_FILE, false)},
-    {FIELD(payments_t, tmn_code, LT_CONF_STRING, true)},
-    {FIELD(payments_t, hash_secret_file, LT_CONF_FILE, true)},
-    {FIELD(payments_t, public_url, LT_CONF_STRING, true)},
-    {FIELD(payments_t, order_type, LT_CONF_STRING, false), .default_str = "billpayment"},
-    {FIELD(payments_t, min_expires_in_s, LT_CONF_INT, false), .min = 1, .max = 7 * 86400, .default_int = 60},
-    {FIELD(payments_t, default_expires_in_s, LT_CONF_INT, false), .min = 60, .max = 7 * 86400, .default_int = 900},
-    {FIELD(payments_t, max_expires_in_s, LT_CONF_INT, false), .min = 60, .max = 7 * 86400, .default_int = 86400},
-    {FIELD(payments_t, ipn_allow, LT_CONF_ARRAY, false)},
-    {FIELD(payments_t, store, LT_CONF_OBJECT, false)},
-    {FIELD(payments_t, webhook, LT_CONF_OBJECT, false)},
-    {FIELD(payments_t, reconcile, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(payments_t, base_url, LT_CONF_STRING, true)},
+    {LT_CONF_FIELD(payments_t, ca, LT_CONF_FILE, false)},
+    {LT_CONF_FIELD(payments_t, tmn_code, LT_CONF_STRING, true)},
+    {LT_CONF_FIELD(payments_t, hash_secret_file, LT_CONF_FILE, true)},
+    {LT_CONF_FIELD(payments_t, public_url, LT_CONF_STRING, true)},
+    {LT_CONF_FIELD(payments_t, order_type, LT_CONF_STRING, false), .default_str = "billpayment"},
+    {LT_CONF_FIELD(payments_t, min_expires_in_s, LT_CONF_INT, false), .min = 1, .max = 7 * 86400, .default_int = 60},
+    {LT_CONF_FIELD(payments_t, default_expires_in_s, LT_CONF_INT, false), .min = 60, .max = 7 * 86400,
+     .default_int = 900},
+    {LT_CONF_FIELD(payments_t, max_expires_in_s, LT_CONF_INT, false), .min = 60, .max = 7 * 86400,
+     .default_int = 86400},
+    {LT_CONF_FIELD(payments_t, ipn_allow, LT_CONF_ARRAY, false)},
+    {LT_CONF_FIELD(payments_t, store, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(payments_t, webhook, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(payments_t, reconcile, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -43,10 +44,10 @@ typedef struct {
 } store_t;
 
 static const lt_conf_field_t store_fields[] = {
-    {FIELD(store_t, backend, LT_CONF_STRING, false), .default_str = "journal"},
-    {FIELD(store_t, journal_dir, LT_CONF_STRING, false), .default_str = "payments"},
-    {FIELD(store_t, compact_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64 << 20},
-    {FIELD(store_t, redis, LT_CONF_OBJECT, false)},
+    {LT_CONF_FIELD(store_t, backend, LT_CONF_STRING, false), .default_str = "journal"},
+    {LT_CONF_FIELD(store_t, journal_dir, LT_CONF_STRING, false), .default_str = "payments"},
+    {LT_CONF_FIELD(store_t, compact_bytes, LT_CONF_INT, false), .min = 4096, .max = 1LL << 40, .default_int = 64 << 20},
+    {LT_CONF_FIELD(store_t, redis, LT_CONF_OBJECT, false)},
     LT_CONF_END,
 };
 
@@ -60,7 +61,7 @@ static const lt_conf_field_t store_redis_fields[] = {
      * Payments wait for Redis rather than go elsewhere: reconnect quickly, without hammering a Redis that is down. */
     LT_REDIS_CONF_FIELDS(store_redis_t, conn, LT_REDIS_LIMITS(10, 4000, 1500), LT_REDIS_LIMITS(10, 10000, 1000),
                          LT_REDIS_LIMITS(1, 600000, 2000)),
-    {FIELD(store_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:pay:"},
+    {LT_CONF_FIELD(store_redis_t, prefix, LT_CONF_STRING, false), .default_str = "lt:pay:"},
     LT_CONF_END,
 };
 
