@@ -97,7 +97,7 @@ test: build build-asan build-fuzz promtool
 
 # The cached-hit benchmark against nginx and HAProxy (bench/README.md); not part of `make test`. It installs and
 # builds what it needs itself. BENCH_ARGS=--quick for a smoke run.
-bench:
+bench: deps
 	bench/hit_bench.sh $(BENCH_ARGS) $(BUILD)
 
 unit: build
