@@ -204,11 +204,13 @@ void lt_audit_subject_tag(const unsigned char key[LT_AUDIT_KEY_LEN], const char 
 
 void lt_audit_format_time(int64_t ms, char out[LT_AUDIT_TIME_LEN])
 {
-    time_t local = (time_t)(ms / 1000) + LT_DATE_VN_OFFSET_S;
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    snprintf(out, LT_AUDIT_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+07:00", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    size_t n = lt_date_format_seconds((time_t)(ms / 1000) + LT_DATE_VN_OFFSET_S, out);
+    int milli = (int)(ms % 1000);
+    char *p = out + n;
+    *p++ = '.';
+    for (int i = 2; i >= 0; i--, milli /= 10)
+        p[i] = (char)('0' + milli % 10);
+    memcpy(p + 3, "+07:00", sizeof("+07:00"));
 }
 
 /* "Z", "+HH:MM", "-HH:MM" or "" (Vietnam time) as seconds east of UTC; -1 for anything else. */

@@ -166,13 +166,60 @@ const char *lt_date_upstream_timestamp(lt_arena_t *arena, const char *s)
     return iso_offset(rest) ? s : NULL;
 }
 
+static char *put_digits(char *out, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        out[i] = (char)('0' + v % 10);
+    return out + n;
+}
+
+size_t lt_date_format_seconds(time_t t, char out[32])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) /* beyond four digits: strftime's own width */
+        return strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    char *p = put_digits(out, year, 4);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mday, 2);
+    *p++ = 'T';
+    p = put_digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_sec, 2);
+    *p = '\0';
+    return (size_t)(p - out);
+}
+
+const char *lt_date_http_now(void)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static _Thread_local time_t formatted = -1;
+    static _Thread_local char text[32];
+    time_t now = time(NULL);
+    if (now == formatted)
+        return text;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    /* English names whatever the locale, as the header requires */
+    snprintf(text, sizeof(text), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    formatted = now;
+    return text;
+}
+
 void lt_date_format_iso8601(time_t t, char out[32])
 {
     /* Shift to Vietnam time and format as if UTC: no tz database, no TZ variable, thread-safe. */
-    time_t local = t + LT_DATE_VN_OFFSET_S;
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%S+07:00", &tm);
+    size_t n = lt_date_format_seconds(t + LT_DATE_VN_OFFSET_S, out);
+    if (n + sizeof("+07:00") <= 32)
+        memcpy(out + n, "+07:00", sizeof("+07:00"));
 }
 
 void lt_date_now_iso8601(char out[32])
@@ -224,10 +271,7 @@ int lt_date_parse_zone(const char *s, long *offset_s)
 
 void lt_date_format_zone(int64_t unix_ms, long offset_s, char out[32])
 {
-    time_t local = (time_t)(unix_ms / 1000) + offset_s;
-    struct tm tm;
-    gmtime_r(&local, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    size_t n = lt_date_format_seconds((time_t)(unix_ms / 1000) + offset_s, out);
     long a = offset_s < 0 ? -offset_s : offset_s;
     if (offset_s == 0)
         snprintf(out + n, 32 - n, "Z");

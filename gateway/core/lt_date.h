@@ -53,6 +53,17 @@ bool lt_date_is_iso_date(const char *s);
  */
 const char *lt_date_upstream_timestamp(lt_arena_t *arena, const char *s);
 
+/*
+ * t, a time already shifted to the wanted zone, as "2026-11-22T21:48:12" (19 bytes and a NUL): what
+ * strftime("%Y-%m-%dT%H:%M:%S") writes, digit by digit. Every answer and every audit record writes one, and
+ * strftime's locale handling costs several times the rest of the formatting. Returns the length written.
+ */
+size_t lt_date_format_seconds(time_t t, char out[32]);
+
+/* Now as an HTTP Date header writes it (RFC 9110 5.6.7, "Sun, 06 Nov 1994 08:49:37 GMT"); formatted once a
+ * second per thread, so every answer can carry it for the cost of a copy. */
+const char *lt_date_http_now(void);
+
 /* t as "2026-11-22T21:48:12+07:00" (Vietnam time). */
 void lt_date_format_iso8601(time_t t, char out[32]);
 

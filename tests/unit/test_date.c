@@ -294,6 +294,49 @@ static void ages_and_durations(void **state)
     }
 }
 
+/* The digit-by-digit writer gives what strftime gives, across leap days, year and century ends, and the epoch. */
+static void seconds_as_strftime_writes_them(void **state)
+{
+    (void)state;
+    static const time_t edges[] = {0,          951782400,  951868799,  951868800,  1709164800,
+                                   1735689599, 1735689600, 4107542399, 4107542400, 253402300799LL};
+    char got[32], want[32];
+    struct tm tm;
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        for (time_t t = edges[i] - 2; t <= edges[i] + 2; t++) {
+            gmtime_r(&t, &tm);
+            size_t n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+            assert_int_equal(lt_date_format_seconds(t, got), n);
+            assert_string_equal(got, want);
+        }
+    }
+    /* a spread of ordinary instants: every 7,919 s over about forty years */
+    for (time_t t = 946684800; t < 2208988800; t += 7919) {
+        gmtime_r(&t, &tm);
+        strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+        lt_date_format_seconds(t, got);
+        assert_string_equal(got, want);
+    }
+}
+
+/* The Date header: now, in RFC 9110's fixed English form, whatever the second it is asked in. */
+static void http_date_is_now(void **state)
+{
+    (void)state;
+    time_t before = time(NULL);
+    const char *got = lt_date_http_now();
+    time_t after = time(NULL);
+    bool matched = false;
+    for (time_t t = before; t <= after && !matched; t++) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char want[40];
+        strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm); /* the C locale: a test sets none */
+        matched = strcmp(got, want) == 0;
+    }
+    assert_true(matched);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +350,8 @@ int main(void)
         cmocka_unit_test(upstream_timestamp),
         cmocka_unit_test(iso8601_vietnam_time),
         cmocka_unit_test(iso8601_instants),
+        cmocka_unit_test(seconds_as_strftime_writes_them),
+        cmocka_unit_test(http_date_is_now),
         cmocka_unit_test(display_zone),
         cmocka_unit_test(ages_and_durations),
     };
