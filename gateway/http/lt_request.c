@@ -16,6 +16,7 @@
 
 #include "lt_audit.h"
 #include "lt_clients.h"
+#include "lt_date.h"
 #include "lt_ident.h"
 #include "lt_log.h"
 #include "lt_ratelimit.h"
@@ -186,10 +187,10 @@ static void send_now(lt_request_t *r, int status, const char *content_type, cons
         evhttp_add_header(h, "X-Request-Id", r->ctx.request_id);
     if (r->env->draining)
         evhttp_add_header(h, "Connection", "close");
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, body, len);
-    evhttp_send_reply(r->req, status, NULL, buf);
-    evbuffer_free(buf);
+    /* evhttp would format its own Date for every answer; this one is formatted once a second */
+    evhttp_add_header(h, "Date", lt_date_http_now());
+    evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
+    evhttp_send_reply(r->req, status, NULL, NULL);
     /* on_complete or on_connection_close ends the request once the bytes are out (or cannot be). */
 }
 

@@ -3,6 +3,7 @@ control characters in a header get 400 and never reach the national system; a 10
 its 413 instead of a reset; slowloris, connections that never start TLS and slow bodies are closed by the gateway
 (counted in /metrics), while a good client keeps being served; a client address past its cap is refused at once."""
 import asyncio
+import datetime
 import json
 import shutil
 import socket
@@ -96,6 +97,24 @@ class StrictHeadTest(unittest.TestCase):
         status, _, body = self.exchange(lookup_head(self.body) + self.body)
         self.assertEqual(status, 200, body[:300])
         self.assertEqual(self.sim.requests(), before + 1)
+
+    def test_an_answer_carries_one_http_date(self):
+        """One Date header, in RFC 9110's IMF-fixdate form (the gateway writes its own, not evhttp's)."""
+        s = tls_socket(self.gw.port)
+        try:
+            s.sendall(lookup_head(self.body) + self.body)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "the connection ended before the answer's head")
+                data += chunk
+        finally:
+            s.close()
+        lines = data.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+        self.assertIn(" 200 ", lines[0])
+        dates = [v.strip() for k, _, v in (line.partition(":") for line in lines[1:]) if k.lower() == "date"]
+        self.assertEqual(len(dates), 1, lines)
+        datetime.datetime.strptime(dates[0], "%a, %d %b %Y %H:%M:%S GMT")  # raises on any other form
 
     def test_pipelined_requests_are_each_answered_in_order(self):
         before = self.sim.requests()
