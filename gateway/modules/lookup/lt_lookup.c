@@ -53,15 +53,25 @@ static json_t *read_input(lt_request_t *r, const lt_route_match_t *m, lt_error_t
     return input;
 }
 
+/* The parts one after another, in the request's arena: built on every request, so no format string to parse. */
+static const char *joined(lt_request_t *r, const char *const *parts, size_t nparts)
+{
+    size_t lens[8], n = 1;
+    for (size_t i = 0; i < nparts; i++)
+        n += lens[i] = strlen(parts[i]);
+    char *out = lt_arena_alloc(r->arena, n), *p = out;
+    for (size_t i = 0; i < nparts; i++)
+        p = (char *)memcpy(p, parts[i], lens[i]) + lens[i];
+    *p = '\0';
+    return out;
+}
+
 /* "GET /v1/taxpayers/{tax_code}": the label logs and metrics share, never the path with its identifier. */
 static const char *route_label(lt_request_t *r, const lt_operation_t *op)
 {
     bool param = op->input_kind == LT_INPUT_PATH_PARAM;
-    size_t n = strlen(op->method) + strlen(op->route) + (param ? strlen(op->param_name) + 4 : 2);
-    char *label = lt_arena_alloc(r->arena, n);
-    snprintf(label, n, "%s %s%s%s%s", op->method, op->route, param ? "{" : "", param ? op->param_name : "",
-             param ? "}" : "");
-    return label;
+    const char *parts[] = {op->method, " ", op->route, param ? "{" : "", param ? op->param_name : "", param ? "}" : ""};
+    return joined(r, parts, sizeof(parts) / sizeof(parts[0]));
 }
 
 static int route(lt_request_t *r, const lookup_worker_t *w, lt_route_match_t *m, lt_error_t *err)
@@ -78,26 +88,15 @@ static int route(lt_request_t *r, const lookup_worker_t *w, lt_route_match_t *m,
     return lt_error_set(err, LT_ERR_METHOD, "method_not_allowed", "this path accepts %s", m->allow);
 }
 
-/* The client must be allowed this operation: "<system>.<operation>". */
+/* The client must be allowed this operation: "<system>.<operation>", which from here on is r->operation, the name
+ * the trail, the rate limits and the client's field lists all know it by. */
 static int permit(lt_request_t *r, const lt_route_match_t *m, lt_error_t *err)
 {
-    char permission[128];
-    snprintf(permission, sizeof(permission), "%s.%s", m->upstream->name, m->op->name);
-    int rc = lt_request_permit(r, permission, err);
-    r->operation = lt_arena_strdup(r->arena, permission); /* lt_request_permit saw a stack copy */
-    return rc;
+    const char *parts[] = {m->upstream->name, ".", m->op->name};
+    return lt_request_permit(r, joined(r, parts, sizeof(parts) / sizeof(parts[0])), err);
 }
 
 /* ---- the audit trail: every answer of a personal-data operation, refusals and cache hits included ---------- */
-
-/* "population.lookup": the operation's name in the trail, as in the clients' permissions. */
-static const char *audit_operation(lt_request_t *r, const lt_upstream_conf_t *upstream, const lt_operation_t *op)
-{
-    size_t n = strlen(upstream->name) + strlen(op->name) + 2;
-    char *name = lt_arena_alloc(r->arena, n);
-    snprintf(name, n, "%s.%s", upstream->name, op->name);
-    return name;
-}
 
 /* The subject: the path parameter, or the body's "id" (as the cache's purge index names it). Only printable text of
  * at most 64 bytes can be someone's identifier; anything else is recorded as no subject. */
@@ -115,7 +114,7 @@ static void refuse(lt_request_t *r, const lt_route_match_t *m, const json_t *inp
         lt_request_reply_problem(r, err);
         return;
     }
-    lt_request_reply_audited_problem(r, audit_operation(r, m->upstream, m->op), audit_subject(m->op, input), err);
+    lt_request_reply_audited_problem(r, r->operation, audit_subject(m->op, input), err); /* permit() named it */
 }
 
 /* ---- the call and the answer ------------------------------------------------ */
@@ -177,9 +176,7 @@ static bool may_withhold(const lt_client_fields_t *list, const lt_operation_t *o
 
 static const lt_client_fields_t *client_fields(const proxy_call_t *pc)
 {
-    char permission[128];
-    snprintf(permission, sizeof(permission), "%s.%s", pc->upstream->name, pc->op->name);
-    return lt_client_fields_for(pc->r->client, permission);
+    return lt_client_fields_for(pc->r->client, pc->r->operation);
 }
 
 /*
@@ -275,7 +272,7 @@ static void audit_answer(const proxy_call_t *pc, const lt_cache_result_t *res, c
     if (!pc->op->personal_data)
         return;
     lt_audit_record_t rec;
-    lt_request_audit_record(r, &rec, audit_operation(r, pc->upstream, pc->op));
+    lt_request_audit_record(r, &rec, r->operation);
     rec.subject = audit_subject(pc->op, pc->call.input);
     rec.cache = res->source == LT_CACHE_NONE ? NULL : lt_cache_source_name(res->source);
     rec.message_id = res->source == LT_CACHE_HIT ? NULL : r->ctx.message_id;
