@@ -143,6 +143,7 @@ void lt_cache_crypto_loop_init(lt_cache_crypto_loop_t *loop, const lt_cache_keys
 {
     loop->hmac = hmac_keyed(keys);
     loop->open = EVP_CIPHER_CTX_new();
+    loop->open_keyed = false;
     if (loop->open == NULL)
         abort();
 }
@@ -151,7 +152,7 @@ void lt_cache_crypto_loop_free(lt_cache_crypto_loop_t *loop)
 {
     EVP_MAC_CTX_free(loop->hmac);
     EVP_CIPHER_CTX_free(loop->open);
-    memset(loop, 0, sizeof(*loop));
+    OPENSSL_cleanse(loop, sizeof(*loop)); /* the key copy too */
 }
 
 void lt_cache_crypto_key_derive_on(lt_cache_crypto_loop_t *loop, const char *system, const char *operation,
@@ -238,8 +239,27 @@ static int unreadable(lt_error_t *err, const char *why)
 }
 
 /* Opens with ctx, a GCM context of its own or reused (each use starts with the cipher, key and nonce). */
-static int open_with(EVP_CIPHER_CTX *ctx, const lt_cache_keys_t *keys, const unsigned char name[LT_CACHE_KEY_LEN],
-                     const unsigned char *sealed, size_t len, char **plain, size_t *plain_len, lt_error_t *err)
+/* Sets ctx for one open: the cipher and key when *keyed does not already hold this key, and the nonce always. */
+static bool open_init(EVP_CIPHER_CTX *ctx, const unsigned char key[32], const unsigned char *nonce,
+                      unsigned char keyed_with[32], bool *keyed)
+{
+    if (keyed != NULL && *keyed && memcmp(keyed_with, key, 32) == 0)
+        return EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) > 0;
+    if (keyed != NULL)
+        *keyed = false;
+    if (!EVP_DecryptInit_ex2(ctx, gcm_alg, key, nonce, NULL))
+        return false;
+    if (keyed != NULL) {
+        memcpy(keyed_with, key, 32);
+        *keyed = true;
+    }
+    return true;
+}
+
+/* keyed_with and keyed: what ctx was last keyed with, for a loop's context; NULL for a context used once. */
+static int open_with(EVP_CIPHER_CTX *ctx, unsigned char keyed_with[32], bool *keyed, const lt_cache_keys_t *keys,
+                     const unsigned char name[LT_CACHE_KEY_LEN], const unsigned char *sealed, size_t len, char **plain,
+                     size_t *plain_len, lt_error_t *err)
 {
     algs();
     if (len < HEAD_LEN + TAG_LEN || sealed[0] != FORMAT_V1)
@@ -250,12 +270,14 @@ static int open_with(EVP_CIPHER_CTX *ctx, const lt_cache_keys_t *keys, const uns
     size_t clen = len - HEAD_LEN - TAG_LEN;
     char *out = malloc(clen + 1);
     int n = 0, fin = 0;
-    int ok = ctx != NULL && EVP_DecryptInit_ex2(ctx, gcm_alg, key, sealed + 2, NULL) &&
+    int ok = ctx != NULL && open_init(ctx, key, sealed + 2, keyed_with, keyed) &&
              EVP_DecryptUpdate(ctx, NULL, &n, sealed, 2) && EVP_DecryptUpdate(ctx, NULL, &n, name, LT_CACHE_KEY_LEN) &&
              EVP_DecryptUpdate(ctx, (unsigned char *)out, &n, sealed + HEAD_LEN, (int)clen) &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)(sealed + HEAD_LEN + clen)) &&
              EVP_DecryptFinal_ex(ctx, (unsigned char *)out + n, &fin) > 0;
     if (!ok) {
+        if (keyed != NULL)
+            *keyed = false; /* the next open starts from the key again, whatever state the failure left */
         OPENSSL_cleanse(out, clen + 1);
         free(out);
         return unreadable(err, "failed authentication (altered, or sealed under another key or name)");
@@ -270,7 +292,7 @@ int lt_cache_crypto_open(const lt_cache_keys_t *keys, const unsigned char name[L
                          const unsigned char *sealed, size_t len, char **plain, size_t *plain_len, lt_error_t *err)
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int rc = open_with(ctx, keys, name, sealed, len, plain, plain_len, err);
+    int rc = open_with(ctx, NULL, NULL, keys, name, sealed, len, plain, plain_len, err);
     EVP_CIPHER_CTX_free(ctx);
     return rc;
 }
@@ -279,5 +301,5 @@ int lt_cache_crypto_open_on(lt_cache_crypto_loop_t *loop, const lt_cache_keys_t 
                             const unsigned char name[LT_CACHE_KEY_LEN], const unsigned char *sealed, size_t len,
                             char **plain, size_t *plain_len, lt_error_t *err)
 {
-    return open_with(loop->open, keys, name, sealed, len, plain, plain_len, err);
+    return open_with(loop->open, loop->open_key, &loop->open_keyed, keys, name, sealed, len, plain, plain_len, err);
 }

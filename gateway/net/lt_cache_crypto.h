@@ -61,6 +61,10 @@ void lt_cache_crypto_hex(const unsigned char key[LT_CACHE_KEY_LEN], char out[LT_
 typedef struct lt_cache_crypto_loop {
     EVP_MAC_CTX *hmac;
     EVP_CIPHER_CTX *open;
+    /* The key open's context was scheduled with: an entry sealed under it sets only its nonce (the key schedule is
+     * a third of an open). A copy, compared byte by byte, so a reload that frees and reallocates keys is safe. */
+    unsigned char open_key[32];
+    bool open_keyed;
 } lt_cache_crypto_loop_t;
 void lt_cache_crypto_loop_init(lt_cache_crypto_loop_t *loop, const lt_cache_keys_t *keys);
 void lt_cache_crypto_loop_free(lt_cache_crypto_loop_t *loop);

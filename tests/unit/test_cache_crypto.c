@@ -147,6 +147,51 @@ static void keys_rotate_by_id(void **state)
     free(s2);
 }
 
+/* A loop's open context keeps its key schedule between opens: alternating keys, and a reload that changes the key
+ * bytes in place (same struct, same id), must each open exactly what the key in hand seals. */
+static void a_loops_open_follows_the_key_in_hand(void **state)
+{
+    lt_cache_keys_t ring;
+    keys_with(&ring, 1, 0xa1);
+    ring.aead[1].id = 2;
+    memset(ring.aead[1].key, 0xb2, 32);
+    ring.naead = 2;
+    lt_cache_crypto_loop_t loop;
+    lt_cache_crypto_loop_init(&loop, &ring);
+    unsigned char name[32] = {0}, *s1, *s2, *s3;
+    size_t l1, l2, l3, n;
+    char *out;
+    lt_error_t err;
+    ring.encrypt_with = 1;
+    lt_cache_crypto_seal(&ring, name, "one", 3, &s1, &l1);
+    ring.encrypt_with = 2;
+    lt_cache_crypto_seal(&ring, name, "two", 3, &s2, &l2);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(lt_cache_crypto_open_on(&loop, &ring, name, s1, l1, &out, &n, &err), 0);
+        assert_string_equal(out, "one");
+        free(out);
+        assert_int_equal(lt_cache_crypto_open_on(&loop, &ring, name, s2, l2, &out, &n, &err), 0);
+        assert_string_equal(out, "two");
+        free(out);
+    }
+    /* key 2's bytes replaced where they lie: its old entries no longer open, the new key's do */
+    memset(ring.aead[1].key, 0xc3, 32);
+    lt_cache_crypto_seal(&ring, name, "three", 5, &s3, &l3);
+    assert_int_equal(lt_cache_crypto_open_on(&loop, &ring, name, s2, l2, &out, &n, &err), -1);
+    assert_int_equal(lt_cache_crypto_open_on(&loop, &ring, name, s3, l3, &out, &n, &err), 0);
+    assert_string_equal(out, "three");
+    free(out);
+    memset(ring.aead[1].key, 0xb2, 32);
+    assert_int_equal(lt_cache_crypto_open_on(&loop, &ring, name, s3, l3, &out, &n, &err), -1);
+    assert_int_equal(lt_cache_crypto_open_on(&loop, &ring, name, s2, l2, &out, &n, &err), 0);
+    assert_string_equal(out, "two");
+    free(out);
+    free(s1);
+    free(s2);
+    free(s3);
+    lt_cache_crypto_loop_free(&loop);
+}
+
 static char *write_file(const char *text)
 {
     static char path[64];
@@ -226,6 +271,7 @@ int main(void)
         cmocka_unit_test(sealed_values_open_only_intact_and_under_their_name),
         cmocka_unit_test(a_loops_reused_contexts_give_the_same_names_and_values),
         cmocka_unit_test(keys_rotate_by_id),
+        cmocka_unit_test(a_loops_open_follows_the_key_in_hand),
         cmocka_unit_test(key_files_are_hex),
         cmocka_unit_test(entries_round_trip_and_age),
         cmocka_unit_test(payments_and_non_idempotent_operations_are_never_cached),
