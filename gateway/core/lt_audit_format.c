@@ -13,7 +13,6 @@
 
 #include "lt_date.h"
 #include "lt_json_out.h"
-#include "lt_text.h"
 
 const char lt_audit_genesis[LT_AUDIT_HASH_HEX + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -30,14 +29,17 @@ static void string_list(lt_buf_t *o, const char *name, const char *const *list, 
 {
     lt_buf_adds(o, name);
     lt_buf_add(o, "[", 1);
-    bool first = true;
+    size_t empty = o->len;
     for (size_t i = 0; i < n && i < LT_AUDIT_MAX_FIELDS; i++) {
-        if (list[i] == NULL || !lt_text_is_utf8(list[i]))
+        if (list[i] == NULL)
             continue;
-        if (!first)
+        size_t before = o->len;
+        if (before != empty)
             lt_buf_add(o, ",", 1);
-        first = false;
-        lt_json_out_string(o, list[i]);
+        if (lt_json_out_string(o, list[i]) != 0) { /* not UTF-8: its comma goes too */
+            o->len = before;
+            o->data[before] = '\0';
+        }
     }
     lt_buf_add(o, "]", 1);
 }

@@ -8,22 +8,29 @@
 
 #include "lt_text.h"
 
-/* What jansson writes unchanged between quotes: no quote, backslash or control character, and ASCII only (the
- * rest is checked as UTF-8 by jansson on the other path). */
-static bool is_plain(const char *s)
+/* The length of s when jansson writes it unchanged between quotes (no quote, backslash or control character, and
+ * ASCII only: the rest is checked as UTF-8 by jansson on the other path); -1 otherwise. One pass, as this runs for
+ * every string of every audit record and answer. */
+static long plain_length(const char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7f || *s == '"' || *s == '\\')
-            return false;
-    return true;
+    const char *p = s;
+    for (unsigned char c; (c = (unsigned char)*p) != '\0'; p++)
+        if (c < 0x20 || c > 0x7f || c == '"' || c == '\\')
+            return -1;
+    return p - s;
 }
 
 int lt_json_out_string(lt_buf_t *o, const char *s)
 {
-    if (is_plain(s)) {
-        lt_buf_add(o, "\"", 1);
-        lt_buf_adds(o, s);
-        lt_buf_add(o, "\"", 1);
+    long n = plain_length(s);
+    if (n >= 0) {
+        lt_buf_reserve(o, (size_t)n + 2);
+        char *p = o->data + o->len;
+        p[0] = '"';
+        memcpy(p + 1, s, (size_t)n);
+        p[n + 1] = '"';
+        p[n + 2] = '\0';
+        o->len += (size_t)n + 2;
         return 0;
     }
     json_t *j = json_string(s);

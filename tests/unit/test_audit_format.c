@@ -101,6 +101,24 @@ static void body_keeps_a_record_of_text_that_is_not_utf8(void **state)
     json_t *o = body_json(&rec);
     assert_true(json_is_null(json_object_get(o, "subject"))); /* recorded as absent, the record kept */
     json_decref(o);
+    /* a field name that is not UTF-8 is left out of its list, first, between others or last, and no stray comma
+     * is left behind (body_json parses the text) */
+    const char *lists[][4] = {{"\xff", "full_name", "ethnicity", "\xc3"},
+                              {"full_name", "\xe1\xba", "ethnicity", NULL},
+                              {"\xff", "\xfe", NULL, NULL}};
+    for (size_t i = 0; i < 3; i++) {
+        rec.released = lists[i];
+        rec.nreleased = lists[i][3] != NULL ? 4 : lists[i][2] != NULL ? 3 : 2;
+        o = body_json(&rec);
+        json_t *released = json_object_get(o, "released");
+        size_t want = i == 2 ? 0 : 2;
+        assert_int_equal(json_array_size(released), want);
+        if (want == 2) {
+            assert_string_equal(json_string_value(json_array_get(released, 0)), "full_name");
+            assert_string_equal(json_string_value(json_array_get(released, 1)), "ethnicity");
+        }
+        json_decref(o);
+    }
 }
 
 /* The text itself, byte for byte what jansson writes for the same members (quotes, control characters, text past
