@@ -238,7 +238,6 @@ static int unreadable(lt_error_t *err, const char *why)
     return lt_error_set(err, LT_ERR_INTERNAL, "cache_unreadable", "cached value %s", why);
 }
 
-/* Opens with ctx, a GCM context of its own or reused (each use starts with the cipher, key and nonce). */
 /* Sets ctx for one open: the cipher and key when *keyed does not already hold this key, and the nonce always. */
 static bool open_init(EVP_CIPHER_CTX *ctx, const unsigned char key[32], const unsigned char *nonce,
                       unsigned char keyed_with[32], bool *keyed)
@@ -256,7 +255,8 @@ static bool open_init(EVP_CIPHER_CTX *ctx, const unsigned char key[32], const un
     return true;
 }
 
-/* keyed_with and keyed: what ctx was last keyed with, for a loop's context; NULL for a context used once. */
+/* Opens with ctx, a GCM context of its own or a loop's reused one. keyed_with and keyed: what a loop's ctx was last
+ * keyed with; NULL for a context used once. */
 static int open_with(EVP_CIPHER_CTX *ctx, unsigned char keyed_with[32], bool *keyed, const lt_cache_keys_t *keys,
                      const unsigned char name[LT_CACHE_KEY_LEN], const unsigned char *sealed, size_t len, char **plain,
                      size_t *plain_len, lt_error_t *err)

@@ -53,7 +53,8 @@ static json_t *read_input(lt_request_t *r, const lt_route_match_t *m, lt_error_t
     return input;
 }
 
-/* The parts one after another, in the request's arena: built on every request, so no format string to parse. */
+/* The parts (at most 8) one after another, in the request's arena: built on every request, so no format string to
+ * parse. */
 static const char *joined(lt_request_t *r, const char *const *parts, size_t nparts)
 {
     size_t lens[8], n = 1;
