@@ -201,7 +201,7 @@ const char *lt_date_http_now(void)
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     static _Thread_local time_t formatted = -1;
-    static _Thread_local char text[32];
+    static _Thread_local char text[80]; /* room for any int in each field, as the compiler counts them */
     time_t now = time(NULL);
     if (now == formatted)
         return text;
