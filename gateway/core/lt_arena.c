@@ -97,6 +97,17 @@ char *lt_arena_strndup(lt_arena_t *arena, const char *s, size_t n)
     return d;
 }
 
+char *lt_arena_join(lt_arena_t *arena, const char *const *parts, size_t nparts)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < nparts; i++)
+        n += strlen(parts[i]);
+    char *out = lt_arena_alloc(arena, n), *p = out;
+    for (size_t i = 0; i < nparts; i++)
+        p = stpcpy(p, parts[i]);
+    return out;
+}
+
 char *lt_arena_strdup(lt_arena_t *arena, const char *s)
 {
     return s == NULL ? NULL : lt_arena_strndup(arena, s, strlen(s));

@@ -21,6 +21,8 @@ void lt_arena_destroy(lt_arena_t *arena);
 void *lt_arena_alloc(lt_arena_t *arena, size_t size);    /* zeroed */
 char *lt_arena_strdup(lt_arena_t *arena, const char *s); /* NULL in, NULL out */
 char *lt_arena_strndup(lt_arena_t *arena, const char *s, size_t n);
+/* The strings one after another: for names a request builds every time, where a format string costs more. */
+char *lt_arena_join(lt_arena_t *arena, const char *const *parts, size_t nparts);
 char *lt_arena_sprintf(lt_arena_t *arena, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *lt_arena_vsprintf(lt_arena_t *arena, const char *fmt, va_list ap);
 

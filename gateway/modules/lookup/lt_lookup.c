@@ -53,26 +53,12 @@ static json_t *read_input(lt_request_t *r, const lt_route_match_t *m, lt_error_t
     return input;
 }
 
-/* The parts (at most 8) one after another, in the request's arena: built on every request, so no format string to
- * parse. */
-static const char *joined(lt_request_t *r, const char *const *parts, size_t nparts)
-{
-    size_t lens[8], n = 1;
-    for (size_t i = 0; i < nparts; i++)
-        n += lens[i] = strlen(parts[i]);
-    char *out = lt_arena_alloc(r->arena, n), *p = out;
-    for (size_t i = 0; i < nparts; i++)
-        p = (char *)memcpy(p, parts[i], lens[i]) + lens[i];
-    *p = '\0';
-    return out;
-}
-
 /* "GET /v1/taxpayers/{tax_code}": the label logs and metrics share, never the path with its identifier. */
 static const char *route_label(lt_request_t *r, const lt_operation_t *op)
 {
     bool param = op->input_kind == LT_INPUT_PATH_PARAM;
     const char *parts[] = {op->method, " ", op->route, param ? "{" : "", param ? op->param_name : "", param ? "}" : ""};
-    return joined(r, parts, sizeof(parts) / sizeof(parts[0]));
+    return lt_arena_join(r->arena, parts, sizeof(parts) / sizeof(parts[0]));
 }
 
 static int route(lt_request_t *r, const lookup_worker_t *w, lt_route_match_t *m, lt_error_t *err)
@@ -94,7 +80,7 @@ static int route(lt_request_t *r, const lookup_worker_t *w, lt_route_match_t *m,
 static int permit(lt_request_t *r, const lt_route_match_t *m, lt_error_t *err)
 {
     const char *parts[] = {m->upstream->name, ".", m->op->name};
-    return lt_request_permit(r, joined(r, parts, sizeof(parts) / sizeof(parts[0])), err);
+    return lt_request_permit(r, lt_arena_join(r->arena, parts, sizeof(parts) / sizeof(parts[0])), err);
 }
 
 /* ---- the audit trail: every answer of a personal-data operation, refusals and cache hits included ---------- */
