@@ -1,7 +1,10 @@
-/* Client connections: the strict head check before evhttp, the phase timers, the caps, the lingering close. */
+/* Client connections: HTTP/1.1 on the TLS bufferevent, the strict head check, the phase timers, the caps, the
+ * lingering close. */
 #include "lt_conn.h"
 
+#include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -9,13 +12,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "lt_date.h"
 #include "lt_error.h"
-#include "lt_http_head.h"
 #include "lt_log.h"
 #include "lt_metrics.h"
 #include "lt_text.h"
@@ -27,37 +32,44 @@
 
 /* The one request in flight on a connection at a time, and where its bytes are. */
 typedef enum {
-    PH_ACCEPTING,  /* evhttp is still setting the socket: the caps are checked on the next loop turn */
     PH_TLS,        /* the handshake runs (handshake_timeout_s) */
     PH_WAIT_FIRST, /* handshake done, no byte of a request yet (header_timeout_s) */
-    PH_HEAD,       /* a head is arriving, held back from evhttp (header_timeout_s) */
-    PH_BODY,       /* evhttp reads the body; we count it (body_grace_s, body_min_rate_bytes_s) */
-    PH_HANDLED,    /* evhttp has the whole request; what follows waits until its answer is written */
+    PH_HEAD,       /* a head is arriving (header_timeout_s) */
+    PH_BODY,       /* its body is arriving (body_grace_s, body_min_rate_bytes_s) */
+    PH_HANDLED,    /* the server has the whole request; what follows waits until its answer is written */
     PH_IDLE,       /* answer written, keep-alive (idle_timeout_s) */
     PH_ANSWERING,  /* our own refusal is being written */
     PH_LINGER,     /* refusal written, write side shut: discarding what the client still sends */
-    PH_CLOSING,    /* the socket is shut: evhttp frees the connection on the end of stream */
 } phase_t;
 
 typedef struct addr_entry addr_entry_t;
 
-typedef struct conn {
-    const lt_conn_env_t *env;
-    struct bufferevent *under;                     /* the OpenSSL bufferevent: owns the socket and the SSL */
-    struct bufferevent *filter;                    /* what evhttp reads and writes */
-    struct evbuffer_cb_entry *output_watch;        /* the OpenSSL bufferevent's output: what the socket took */
-    struct evbuffer_cb_entry *filter_output_watch; /* evhttp's output: an answer to hand down */
-    struct event *timer;                           /* the current phase's deadline */
-    struct event *resume; /* hands evhttp a pipelined request held back while the previous one was handled */
-    struct event *flush;  /* hands evhttp's answer down to the OpenSSL bufferevent */
+/* The request being read, then handled: its head's parts and where its answer stands. */
+typedef struct current {
+    lt_arena_t *arena;      /* handed to the server with the request */
+    lt_http_request_t *req; /* in the arena: the server keeps it after the connection let go */
+    long long body_len;
+    bool keep_alive; /* the connection stays open once the answer is written */
+    bool head_only;  /* HEAD: the answer's body is not sent */
+    bool replied;    /* its answer is queued */
+    void (*ended)(void *arg, bool written);
+    void *ended_arg;
+} current_t;
+
+struct lt_conn {
+    lt_conn_env_t *env;
+    lt_conn_t *prev, *next;  /* env->open */
+    struct bufferevent *bev; /* the OpenSSL bufferevent: owns the socket and the SSL */
+    struct event *timer;     /* the current phase's deadline */
+    struct event *pipelined; /* reads a request that arrived while the one before it was handled */
     phase_t phase;
     struct timespec since; /* when the phase began */
     size_t scanned;        /* bytes of the current head already searched for its end */
-    long long body_left, body_got, discarded;
+    long long discarded;
     bool counted; /* in the listener's open count */
-    int listener; /* env->listener, kept for conn_free: env lives in the server, which may be freed first */
     addr_entry_t *addr;
-} conn_t;
+    current_t cur;
+};
 
 /* ---- caps: open connections per listener and per client address, all workers together ------------------ */
 
@@ -140,7 +152,7 @@ static void addr_release(addr_entry_t *e)
 
 /* ---- phases and their deadlines ---------------------------------------------------------------------------- */
 
-static void enter(conn_t *c, phase_t phase, long long timeout_s)
+static void enter(lt_conn_t *c, phase_t phase, long long timeout_s)
 {
     c->phase = phase;
     clock_gettime(CLOCK_MONOTONIC, &c->since);
@@ -151,31 +163,53 @@ static void enter(conn_t *c, phase_t phase, long long timeout_s)
     }
 }
 
-static double phase_seconds(const conn_t *c)
+static double phase_seconds(const lt_conn_t *c)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - c->since.tv_sec) + (double)(now.tv_nsec - c->since.tv_nsec) / 1e9;
 }
 
-/* Shut the socket: the OpenSSL bufferevent reads the end of stream and evhttp frees the connection on its own
- * path (aborting a request it handles), so nothing here frees what evhttp holds. */
-static void shut(conn_t *c)
+/* The request in hand ends without its answer written: the server hears it, and its arena is the server's. */
+static void end_request(lt_conn_t *c, bool written)
 {
-    c->phase = PH_CLOSING;
-    evtimer_del(c->timer);
-    evutil_socket_t fd = bufferevent_getfd(c->under);
-    if (fd >= 0)
-        shutdown(fd, SHUT_RDWR);
+    void (*ended)(void *, bool) = c->cur.ended;
+    void *arg = c->cur.ended_arg;
+    if (c->cur.arena != NULL && c->phase != PH_HANDLED)
+        lt_arena_destroy(c->cur.arena); /* read but never handed over */
+    c->cur = (current_t){0};
+    if (ended != NULL)
+        ended(arg, written);
 }
 
-static void close_for(conn_t *c, lt_conn_close_t reason)
+/* Frees the connection however it ended; a request in hand is told first. */
+static void conn_free(lt_conn_t *c)
+{
+    end_request(c, false);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        c->env->open = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    event_free(c->timer);
+    event_free(c->pipelined);
+    bufferevent_free(c->bev); /* closes the socket, frees the SSL */
+    if (c->counted)
+        atomic_fetch_sub(&listener_open[c->env->listener], 1);
+    if (c->addr != NULL)
+        addr_release(c->addr);
+    free(c);
+}
+
+static void close_for(lt_conn_t *c, lt_conn_close_t reason)
 {
     lt_metrics_connection_closed_by_us(c->env->listener, reason);
-    shut(c);
+    conn_free(c);
 }
 
-static void admit(conn_t *c)
+/* false: the connection was refused by a cap (and freed). */
+static bool admit(lt_conn_t *c, evutil_socket_t fd)
 {
     const lt_conn_limits_t *lim = c->env->limits;
     int listener = c->env->listener;
@@ -183,33 +217,33 @@ static void admit(conn_t *c)
         c->counted = true;
         if (atomic_fetch_add(&listener_open[listener], 1) >= lim->max_connections) {
             close_for(c, LT_CONN_CLOSE_LISTENER_CAP);
-            return;
+            return false;
         }
     }
     /* An answer's last record must not wait for the client's delayed ACK (Nagle's algorithm: about 40 ms per
      * keep-alive answer). Accepted sockets do not inherit the option from the listener: set once per connection. */
     int one = 1;
-    evutil_socket_t fd = bufferevent_getfd(c->under);
-    if (fd >= 0)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     int family = 0;
     unsigned char addr[16];
     if (peer_key(fd, &family, addr)) {
         c->addr = addr_take(listener, family, addr, lim->max_connections_per_address);
         if (c->addr == NULL) {
             close_for(c, LT_CONN_CLOSE_ADDRESS_CAP);
-            return;
+            return false;
         }
     }
     enter(c, PH_TLS, lim->handshake_timeout_s);
+    return true;
 }
 
 /* Past the grace, the body must have come at the minimum rate on average since it began. */
-static void check_body_rate(conn_t *c)
+static void check_body_rate(lt_conn_t *c)
 {
     const lt_conn_limits_t *lim = c->env->limits;
     double s = phase_seconds(c);
-    if (s >= (double)lim->body_grace_s && (double)c->body_got < (double)lim->body_min_rate_bytes_s * s) {
+    size_t got = evbuffer_get_length(bufferevent_get_input(c->bev));
+    if (s >= (double)lim->body_grace_s && (double)got < (double)lim->body_min_rate_bytes_s * s) {
         close_for(c, LT_CONN_CLOSE_BODY_TOO_SLOW);
         return;
     }
@@ -219,17 +253,10 @@ static void check_body_rate(conn_t *c)
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-    conn_t *c = arg;
-    SSL *ssl = bufferevent_openssl_get_ssl(c->under);
+    lt_conn_t *c = arg;
     switch (c->phase) {
-    case PH_ACCEPTING:
-        admit(c);
-        break;
     case PH_TLS:
-        if (ssl != NULL && SSL_is_init_finished(ssl))
-            enter(c, PH_WAIT_FIRST, c->env->limits->header_timeout_s);
-        else
-            close_for(c, LT_CONN_CLOSE_HANDSHAKE_TIMEOUT);
+        close_for(c, LT_CONN_CLOSE_HANDSHAKE_TIMEOUT);
         break;
     case PH_WAIT_FIRST:
     case PH_HEAD:
@@ -243,49 +270,165 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         break;
     case PH_ANSWERING:
     case PH_LINGER:
-        shut(c); /* the lingering close has lasted long enough */
+        conn_free(c); /* the lingering close has lasted long enough */
         break;
     case PH_HANDLED:
-    case PH_CLOSING:
         break;
     }
 }
 
-/* evhttp starts reading the next request only after its answer has gone; the bytes of a pipelined one already
- * wait in the OpenSSL bufferevent, where no new socket event would ever hand them to the filter. */
-static void on_resume(evutil_socket_t fd, short what, void *arg)
+/* ---- answers: one buffer each ----------------------------------------------------------------------------- */
+
+static const char *reason_phrase(int status)
 {
-    conn_t *c = arg;
-    if (evbuffer_get_length(bufferevent_get_input(c->under)) == 0 || c->phase != PH_IDLE)
-        return;
-    if (!(bufferevent_get_enabled(c->filter) & EV_READ)) {
-        struct timeval tv = {.tv_usec = 1000}; /* evhttp has not started reading yet */
-        evtimer_add(c->resume, &tv);
-        return;
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     }
-    bufferevent_trigger(c->under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
 }
 
-/* The socket took everything queued: an answer of evhttp's is out (keep-alive begins), or our refusal is. */
-static void on_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+/* What frames an answer: the status line's version, and whether the connection says it closes or stays. */
+typedef struct framing {
+    int minor_version;
+    bool close;      /* Connection: close */
+    bool keep_alive; /* HTTP/1.0 kept alive: Connection: keep-alive */
+    bool send_body;
+} framing_t;
+
+/*
+ * The whole answer as one contiguous run of the output: the OpenSSL bufferevent writes each of its buffer's chunks
+ * as its own TLS record, so an answer that fits in one record leaves as one record and one write(2).
+ */
+static void write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_http_field_t *headers, size_t nheaders,
+                         const char *body, size_t body_len)
 {
-    conn_t *c = arg;
-    if (info->n_deleted == 0 || evbuffer_get_length(out) != 0)
-        return;
-    if (c->phase != PH_ANSWERING && c->phase != PH_LINGER)
-        bufferevent_trigger(c->filter, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS); /* evhttp: the answer is out */
-    if (c->phase == PH_HANDLED) {
-        enter(c, PH_IDLE, c->env->idle_timeout_s);
-        if (evbuffer_get_length(bufferevent_get_input(c->under)) > 0)
-            event_active(c->resume, EV_TIMEOUT, 1);
-    } else if (c->phase == PH_ANSWERING) {
-        /* The client reads its answer, then the end of our stream; we keep reading so that its unread bytes
-         * never make the kernel answer with a reset that would discard ours. */
-        c->phase = PH_LINGER;
-        evutil_socket_t fd = bufferevent_getfd(c->under);
-        if (fd >= 0)
-            shutdown(fd, SHUT_WR);
+    char line[256];
+    int n = snprintf(line, sizeof(line), "HTTP/1.%d %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n%s", f->minor_version,
+                     status, reason_phrase(status), lt_date_http_now(), body_len,
+                     f->close        ? "Connection: close\r\n"
+                     : f->keep_alive ? "Connection: keep-alive\r\n"
+                                     : "");
+    size_t total = (size_t)n + 2 + (f->send_body ? body_len : 0);
+    for (size_t i = 0; i < nheaders; i++)
+        total += strlen(headers[i].name) + 2 + strlen(headers[i].value) + 2;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1)
+        return; /* out of memory: the connection ends without its answer */
+    char *p = v.iov_base;
+    memcpy(p, line, (size_t)n);
+    p += n;
+    for (size_t i = 0; i < nheaders; i++) {
+        size_t ln = strlen(headers[i].name), lv = strlen(headers[i].value);
+        memcpy(p, headers[i].name, ln);
+        p += ln;
+        *p++ = ':';
+        *p++ = ' ';
+        memcpy(p, headers[i].value, lv);
+        p += lv;
+        *p++ = '\r';
+        *p++ = '\n';
     }
+    *p++ = '\r';
+    *p++ = '\n';
+    if (f->send_body) {
+        memcpy(p, body, body_len);
+        p += body_len;
+    }
+    v.iov_len = (size_t)(p - (char *)v.iov_base);
+    evbuffer_commit_space(out, &v, 1);
+}
+
+void lt_conn_reply(lt_conn_t *c, int status, const lt_http_field_t *headers, size_t nheaders, const char *body,
+                   size_t body_len, bool close)
+{
+    if (c->phase != PH_HANDLED || c->cur.replied)
+        return;
+    c->cur.replied = true;
+    if (close)
+        c->cur.keep_alive = false;
+    framing_t f = {.minor_version = c->cur.req->minor_version,
+                   .close = !c->cur.keep_alive,
+                   .keep_alive = c->cur.keep_alive && c->cur.req->minor_version == 0,
+                   .send_body = !c->cur.head_only};
+    write_answer(c, status, &f, headers, nheaders, body, body_len);
+}
+
+void lt_conn_on_end(lt_conn_t *c, void (*ended)(void *arg, bool written), void *arg)
+{
+    c->cur.ended = ended;
+    c->cur.ended_arg = arg;
+}
+
+SSL *lt_conn_ssl(const lt_conn_t *c)
+{
+    return bufferevent_openssl_get_ssl(c->bev);
+}
+
+bool lt_conn_peer_address(const lt_conn_t *c, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    return (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) && inet_ntop(ss.ss_family, a, buf, len) != NULL;
 }
 
 /* ---- the head check and our own refusals -------------------------------------------------------------------- */
@@ -294,13 +437,13 @@ static const char *refusal_title(int status)
 {
     switch (status) {
     case 411:
-        return "Length Required";
+    case 414:
+    case 417:
+    case 431:
+    case 501:
+        return reason_phrase(status);
     case 413:
         return lt_error_title(LT_ERR_TOO_LARGE);
-    case 414:
-        return "URI Too Long";
-    case 431:
-        return "Request Header Fields Too Large";
     default:
         return lt_error_title(LT_ERR_BAD_REQUEST);
     }
@@ -318,17 +461,22 @@ static void refusal_request_id(const lt_http_head_t *h, char out[129])
     lt_uuid_v4(out);
 }
 
-static void discard(conn_t *c, struct evbuffer *src)
+/* false: the connection was freed (it read too much while lingering). */
+static bool discard(lt_conn_t *c)
 {
-    size_t n = evbuffer_get_length(src);
-    evbuffer_drain(src, n);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t n = evbuffer_get_length(in);
+    evbuffer_drain(in, n);
     c->discarded += (long long)n;
-    if (c->discarded > LINGER_MAX_BYTES && c->phase != PH_CLOSING)
-        shut(c);
+    if (c->discarded > LINGER_MAX_BYTES) {
+        conn_free(c);
+        return false;
+    }
+    return true;
 }
 
 /* Tells the server (which may record the refusal in the audit trail) what was refused: method and path only. */
-static void tell_refused(conn_t *c, int status, const char *code, const char *request_id, const lt_http_head_t *h)
+static void tell_refused(lt_conn_t *c, int status, const char *code, const char *request_id, const lt_http_head_t *h)
 {
     if (c->env->refused == NULL)
         return;
@@ -341,12 +489,12 @@ static void tell_refused(conn_t *c, int status, const char *code, const char *re
         refusal.method = method;
         refusal.path = path;
     }
-    c->env->refused(c->env->refused_arg, bufferevent_openssl_get_ssl(c->under), &refusal);
+    c->env->refused(c->env->refused_arg, lt_conn_ssl(c), &refusal);
 }
 
-/* Answers the head ourselves, the same problem document lt_request_reply_problem writes, then lingers. */
-static void refuse(conn_t *c, struct evbuffer *src, int status, const char *code, const char *detail,
-                   const lt_http_head_t *h)
+/* Answers the head ourselves, the same problem document lt_request_reply_problem writes, then lingers. false: the
+ * connection was freed. */
+static bool refuse(lt_conn_t *c, int status, const char *code, const char *detail, const lt_http_head_t *h)
 {
     char request_id[129];
     refusal_request_id(h, request_id);
@@ -358,195 +506,316 @@ static void refuse(conn_t *c, struct evbuffer *src, int status, const char *code
     json_object_set_new(p, "request_id", json_string(request_id));
     char *body = json_dumps(p, JSON_COMPACT);
     json_decref(p);
-    struct evbuffer *out = evbuffer_new();
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json; charset=utf-8\r\n"
-                        "Content-Length: %zu\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n%s",
-                        status, refusal_title(status), body ? strlen(body) : 0, request_id, body ? body : "");
-    free(body);
+    lt_http_field_t headers[] = {{"Content-Type", "application/problem+json; charset=utf-8"},
+                                 {"X-Request-Id", request_id}};
+    framing_t f = {.minor_version = 1, .close = true, .send_body = true};
     lt_log_info("request %s: refused before routing: %d %s", request_id, status, code);
     tell_refused(c, status, code, request_id, h);
     lt_metrics_head_refused(c->env->listener, status);
     lt_metrics_connection_closed_by_us(c->env->listener, LT_CONN_CLOSE_REFUSED_REQUEST);
+    if (c->cur.arena != NULL)
+        lt_arena_destroy(c->cur.arena);
+    c->cur = (current_t){0};
     enter(c, PH_ANSWERING, LINGER_S);
-    bufferevent_enable(c->under, EV_WRITE);
-    bufferevent_write_buffer(c->under, out);
-    evbuffer_free(out);
-    discard(c, src);
+    write_answer(c, status, &f, headers, 2, body ? body : "", body ? strlen(body) : 0);
+    free(body);
+    return discard(c);
 }
 
-static void request_passed(conn_t *c, long long content_length)
+/* ---- reading requests ------------------------------------------------------------------------------------------ */
+
+/* The methods a route can have: any other is refused before routing, as no route could answer it. */
+static bool method_known(const char *m)
 {
-    c->body_left = content_length;
-    c->body_got = 0;
-    if (content_length > 0) {
-        enter(c, PH_BODY, 1);
-    } else {
-        enter(c, PH_HANDLED, 0);
-    }
+    static const char *const known[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(m, known[i]) == 0)
+            return true;
+    return false;
 }
 
-/* 1: the head passed to evhttp; 0: not complete yet; -1: refused. */
-static int take_head(conn_t *c, struct evbuffer *src, struct evbuffer *dst)
+static const char *field_value(const lt_http_request_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->nfields; i++)
+        if (strcasecmp(req->fields[i].name, name) == 0)
+            return req->fields[i].value;
+    return NULL;
+}
+
+/* RFC 9112 section 9.3: HTTP/1.1 stays open unless a Connection header says close; HTTP/1.0 closes unless it
+ * says keep-alive. Every Connection field counts. */
+static bool wants_keep_alive(const lt_http_request_t *req)
+{
+    bool close = false, keep = false;
+    for (size_t i = 0; i < req->nfields; i++) {
+        if (strcasecmp(req->fields[i].name, "Connection") != 0)
+            continue;
+        close = close || lt_http_list_has(req->fields[i].value, "close");
+        keep = keep || lt_http_list_has(req->fields[i].value, "keep-alive");
+    }
+    return req->minor_version >= 1 ? !close : keep && !close;
+}
+
+/* The target's path and query: origin form ("/a?b"), or absolute form ("https://host/a?b") whose authority is
+ * skipped. The target is the arena's copy, cut in place. */
+static void split_target(lt_http_request_t *req, char *target)
+{
+    char *path = target;
+    if (*path != '/' && strstr(path, "://") != NULL) {
+        path = strstr(path, "://") + 3;
+        path += strcspn(path, "/?");
+    }
+    char *q = strchr(path, '?');
+    if (q != NULL) {
+        *q = '\0';
+        req->query = q + 1;
+    }
+    req->path = *path != '\0' ? path : "/";
+}
+
+/* The head passed: its parts, copied into the request's own arena. */
+static void read_head(lt_conn_t *c, size_t head_len, long long content_length)
+{
+    current_t *cur = &c->cur;
+    cur->arena = lt_arena_new();
+    char *head = lt_arena_alloc(cur->arena, head_len + 1);
+    evbuffer_remove(bufferevent_get_input(c->bev), head, head_len);
+    size_t max = lt_http_head_max_fields(head, head_len);
+    lt_http_field_t *fields = lt_arena_alloc(cur->arena, max * sizeof(*fields));
+    lt_http_head_parts_t parts;
+    lt_http_head_split(head, head_len, fields, &parts);
+    cur->req = lt_arena_alloc(cur->arena, sizeof(*cur->req));
+    *cur->req = (lt_http_request_t){.method = parts.method,
+                                    .target = lt_arena_strdup(cur->arena, parts.target),
+                                    .minor_version = parts.minor_version,
+                                    .fields = parts.fields,
+                                    .nfields = parts.nfields,
+                                    .body = ""};
+    split_target(cur->req, (char *)parts.target);
+    cur->body_len = content_length;
+    cur->keep_alive = wants_keep_alive(cur->req);
+    cur->head_only = strcmp(parts.method, "HEAD") == 0;
+}
+
+/* The whole request is in: to the server, which answers it now or later. */
+static void hand_over(lt_conn_t *c)
+{
+    current_t *cur = &c->cur;
+    if (cur->body_len > 0) {
+        char *body = lt_arena_alloc(cur->arena, (size_t)cur->body_len + 1);
+        evbuffer_remove(bufferevent_get_input(c->bev), body, (size_t)cur->body_len);
+        cur->req->body = body;
+        cur->req->body_len = (size_t)cur->body_len;
+    }
+    enter(c, PH_HANDLED, 0);
+    c->env->request(c->env->request_arg, c, cur->req, cur->arena);
+}
+
+/* Expect (RFC 9110 section 10.1.1): 100-continue is answered before the body is read; any other expectation
+ * cannot be met. 1: go on; 0: refused, lingering; -1: refused, and the connection is gone. */
+static int meet_expectation(lt_conn_t *c)
+{
+    const lt_http_request_t *req = c->cur.req;
+    const char *expect = field_value(req, "Expect");
+    if (expect == NULL)
+        return 1;
+    if (strcasecmp(expect, "100-continue") != 0) {
+        /* the head has left the input: the refusal reads its request line and id from the request's copy */
+        const char *id = field_value(req, "X-Request-Id");
+        lt_http_head_t h = {.method = req->method,
+                            .method_len = strlen(req->method),
+                            .target = req->target,
+                            .target_len = strlen(req->target),
+                            .request_id = id,
+                            .request_id_len = id != NULL ? strlen(id) : 0};
+        return refuse(c, 417, "expectation_failed", "this gateway meets no expectation but 100-continue", &h) ? 0 : -1;
+    }
+    if (c->cur.body_len > 0 && req->minor_version >= 1 && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+        bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    return 1;
+}
+
+/* 1: a head was read; 0: not complete yet; -1: refused, lingering; -2: refused, and the connection is gone. */
+static int take_head(lt_conn_t *c)
 {
     const lt_conn_limits_t *l = c->env->limits;
     lt_http_head_limits_t lim = {.max_request_line = (size_t)l->max_request_line_bytes,
                                  .max_headers = (size_t)l->max_header_fields,
                                  .max_head_bytes = (size_t)l->max_header_bytes};
-    size_t len = evbuffer_get_length(src);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t len = evbuffer_get_length(in);
     size_t look = len < lim.max_head_bytes + 1 ? len : lim.max_head_bytes + 1;
-    const char *buf = (const char *)evbuffer_pullup(src, (ev_ssize_t)look);
+    const char *buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
     size_t head_len = lt_http_head_end(buf, look, &c->scanned);
     lt_http_head_t h;
     lt_head_verdict_t v = lt_http_head_check(buf, look, head_len, &lim, &h);
     if (v == LT_HEAD_MORE)
         return 0;
-    if (v == LT_HEAD_BAD) {
-        refuse(c, src, h.status, h.code, h.detail, &h);
-        return -1;
-    }
+    if (v == LT_HEAD_BAD)
+        return refuse(c, h.status, h.code, h.detail, &h) ? -1 : -2;
     if (h.content_length > c->env->max_body_bytes) {
         char detail[64];
         snprintf(detail, sizeof(detail), "the body is over %lld bytes", c->env->max_body_bytes);
-        refuse(c, src, 413, "body_too_large", detail, &h);
-        return -1;
+        return refuse(c, 413, "body_too_large", detail, &h) ? -1 : -2;
     }
     c->scanned = 0;
-    evbuffer_remove_buffer(src, dst, head_len);
-    request_passed(c, h.content_length);
+    char method[16] = "";
+    if (h.method_len < sizeof(method))
+        memcpy(method, h.method, h.method_len);
+    if (!method_known(method))
+        return refuse(c, 501, "method_not_implemented", "no operation of this gateway has this method", &h) ? -1 : -2;
+    read_head(c, head_len, h.content_length);
+    int expected = meet_expectation(c);
+    if (expected <= 0)
+        return expected < 0 ? -2 : -1;
+    if (c->cur.body_len > 0)
+        enter(c, PH_BODY, 1);
+    else
+        hand_over(c);
     return 1;
 }
 
-/* libevent's filter contract: BEV_OK when bytes went to evhttp (it is then told to read), BEV_NEED_MORE when
- * none did, so that the filter loop stops on bytes we hold back. */
-static enum bufferevent_filter_result on_input(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
-                                               enum bufferevent_flush_mode mode, void *ctx)
+/* Reads what the input holds as far as the phase allows. false: the connection is gone. */
+static bool read_input(lt_conn_t *c)
 {
-    conn_t *c = ctx;
-    bool moved = false;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
     for (;;) {
-        size_t avail = evbuffer_get_length(src);
+        size_t avail = evbuffer_get_length(in);
         switch (c->phase) {
-        case PH_ACCEPTING:
         case PH_TLS:
         case PH_WAIT_FIRST:
         case PH_IDLE:
             if (avail == 0)
-                return moved ? BEV_OK : BEV_NEED_MORE;
+                return true;
             c->scanned = 0;
             enter(c, PH_HEAD, c->env->limits->header_timeout_s);
             break;
         case PH_HEAD: {
-            int r = take_head(c, src, dst);
-            if (r == 0)
-                return moved ? BEV_OK : BEV_NEED_MORE;
-            moved = moved || r > 0;
+            int r = take_head(c);
+            if (r == -2)
+                return false;
+            if (r <= 0)
+                return true; /* more to come, or refused: what follows is discarded as it arrives */
             break;
         }
-        case PH_BODY: {
-            if (avail == 0)
-                return moved ? BEV_OK : BEV_NEED_MORE;
-            long long n = (long long)avail < c->body_left ? (long long)avail : c->body_left;
-            evbuffer_remove_buffer(src, dst, (size_t)n);
-            moved = true;
-            c->body_left -= n;
-            c->body_got += n;
-            if (c->body_left == 0)
-                enter(c, PH_HANDLED, 0);
+        case PH_BODY:
+            if ((long long)avail < c->cur.body_len)
+                return true;
+            hand_over(c);
             break;
-        }
         case PH_HANDLED:
-            return moved ? BEV_OK : BEV_NEED_MORE;
+            return true; /* a pipelined request waits for the answer before it */
         case PH_ANSWERING:
         case PH_LINGER:
-        case PH_CLOSING:
-            discard(c, src);
-            return moved ? BEV_OK : BEV_NEED_MORE;
+            return discard(c);
         }
     }
 }
 
-/* The most plaintext one TLS record carries (RFC 8446 5.1). */
-#define ANSWER_RECORD_MAX 16384
+/* ---- the connection's events ------------------------------------------------------------------------------------ */
 
-/*
- * evhttp's answers. libevent's filter would tell evhttp an answer is written as soon as it is handed down, and
- * evhttp then shuts and closes a Connection: close socket under bytes the OpenSSL bufferevent has not sent. So
- * the output filter hands bytes down without saying so (BEV_NEED_MORE), and on_output tells evhttp once the
- * socket took them. evhttp queues an answer before it enables writing, which the filter only looks at when
- * called: every answer is flushed down on the next loop turn.
- */
-static enum bufferevent_filter_result hand_down(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
-                                                enum bufferevent_flush_mode mode, void *ctx)
+static void on_read(struct bufferevent *bev, void *arg)
 {
-    /* evhttp queues an answer's head and body as separate chunks, and the OpenSSL bufferevent makes one TLS record
-     * (and one write) of each chunk: an answer that fits in one record goes down as one chunk. */
-    size_t len = evbuffer_get_length(src);
-    if (len > 0 && len <= ANSWER_RECORD_MAX)
-        evbuffer_pullup(src, (ev_ssize_t)len);
-    evbuffer_add_buffer(dst, src);
-    return BEV_NEED_MORE;
+    read_input(arg);
 }
 
-static void on_filter_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+/* The answer is written: keep-alive begins, or the connection closes as its answer said. */
+static void answer_written(lt_conn_t *c)
 {
-    conn_t *c = arg;
-    if (info->n_added > 0)
-        event_active(c->flush, EV_TIMEOUT, 1);
+    bool keep_alive = c->cur.keep_alive;
+    end_request(c, true);
+    if (!keep_alive) {
+        conn_free(c);
+        return;
+    }
+    enter(c, PH_IDLE, c->env->idle_timeout_s);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        event_active(c->pipelined, EV_TIMEOUT, 1); /* from the loop: the request before it has fully ended */
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+/* The socket took everything queued: a request's answer, or our refusal. */
+static void on_write(struct bufferevent *bev, void *arg)
 {
-    conn_t *c = arg;
-    if (c->filter != NULL && evbuffer_get_length(bufferevent_get_output(c->filter)) > 0)
-        bufferevent_flush(c->filter, EV_WRITE, BEV_FLUSH);
+    lt_conn_t *c = arg;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+        return;
+    if (c->phase == PH_HANDLED && c->cur.replied) {
+        answer_written(c);
+    } else if (c->phase == PH_ANSWERING) {
+        /* The client reads its answer, then the end of our stream; we keep reading so that its unread bytes
+         * never make the kernel answer with a reset that would discard ours. */
+        c->phase = PH_LINGER;
+        shutdown(bufferevent_getfd(bev), SHUT_WR);
+    }
 }
 
-/* Runs when evhttp frees the connection (the filter), however it ended; the OpenSSL bufferevent goes with it. The
- * filter's callbacks are deferred, so at shutdown this runs from event_base_free, after the server and the env in
- * it are gone: nothing here may read c->env. */
-static void conn_free(void *ctx)
+static void on_pipelined(evutil_socket_t fd, short what, void *arg)
 {
-    conn_t *c = ctx;
-    evbuffer_remove_cb_entry(bufferevent_get_output(c->under), c->output_watch);
-    evbuffer_remove_cb_entry(bufferevent_get_output(c->filter), c->filter_output_watch);
-    event_free(c->timer);
-    event_free(c->resume);
-    event_free(c->flush);
-    if (c->counted)
-        atomic_fetch_sub(&listener_open[c->listener], 1);
-    if (c->addr != NULL)
-        addr_release(c->addr);
-    free(c);
+    lt_conn_t *c = arg;
+    if (c->phase == PH_IDLE)
+        read_input(c);
 }
 
-struct bufferevent *lt_conn_new(const lt_conn_env_t *env, SSL *ssl)
+static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-    struct bufferevent *under =
-        bufferevent_openssl_socket_new(env->base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (under == NULL)
-        return NULL;
-    conn_t *c = calloc(1, sizeof(*c));
-    c->env = env;
-    c->listener = env->listener;
-    c->under = under;
-    c->timer = evtimer_new(env->base, on_timer, c);
-    c->resume = evtimer_new(env->base, on_resume, c);
-    c->flush = event_new(env->base, -1, 0, on_flush, c);
-    c->filter = bufferevent_filter_new(under, on_input, hand_down, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS,
-                                       conn_free, c);
-    if (c->filter == NULL) {
-        event_free(c->timer);
-        event_free(c->resume);
-        event_free(c->flush);
-        free(c);
-        bufferevent_free(under);
+    lt_conn_t *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        if (c->phase == PH_TLS)
+            enter(c, PH_WAIT_FIRST, c->env->limits->header_timeout_s);
+        return;
+    }
+    /* The client shut its side after its request: an answer already queued still goes out, then we close. */
+    if ((what & BEV_EVENT_EOF) && c->phase == PH_HANDLED && c->cur.replied) {
+        c->cur.keep_alive = false;
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            answer_written(c);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) { /* a client that reads nothing of its answer for idle_timeout_s */
+        close_for(c, LT_CONN_CLOSE_IDLE_TIMEOUT);
+        return;
+    }
+    conn_free(c); /* a request still handled is aborted: its client left */
+}
+
+/* A request's head and body wait in the input while it is read; past this, the connection stops reading until
+ * the request in hand is answered. */
+static size_t input_cap(const lt_conn_env_t *env)
+{
+    return (size_t)env->limits->max_header_bytes + (size_t)env->max_body_bytes + 16384;
+}
+
+lt_conn_t *lt_conn_new(lt_conn_env_t *env, SSL *ssl, evutil_socket_t fd)
+{
+    struct bufferevent *bev =
+        bufferevent_openssl_socket_new(env->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL) {
+        SSL_free(ssl);
+        evutil_closesocket(fd);
         return NULL;
     }
-    c->output_watch = evbuffer_add_cb(bufferevent_get_output(under), on_output, c);
-    c->filter_output_watch = evbuffer_add_cb(bufferevent_get_output(c->filter), on_filter_output, c);
-    /* evhttp sets the socket right after this returns; the caps need it, so they wait one loop turn. */
-    c->phase = PH_ACCEPTING;
-    event_active(c->timer, EV_TIMEOUT, 1);
-    return c->filter;
+    lt_conn_t *c = calloc(1, sizeof(*c));
+    c->env = env;
+    c->bev = bev;
+    c->timer = evtimer_new(env->base, on_timer, c);
+    c->pipelined = event_new(env->base, -1, 0, on_pipelined, c);
+    c->next = env->open;
+    if (env->open != NULL)
+        env->open->prev = c;
+    env->open = c;
+    bufferevent_setcb(bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(bev, EV_READ, 0, input_cap(env));
+    /* Runs only while an answer waits to be written: a client that stops reading its answer is let go. */
+    struct timeval write_timeout = {.tv_sec = (time_t)env->idle_timeout_s};
+    bufferevent_set_timeouts(bev, NULL, &write_timeout);
+    if (!admit(c, fd))
+        return NULL;
+    bufferevent_enable(bev, EV_READ);
+    return c;
+}
+
+void lt_conn_close_all(lt_conn_env_t *env)
+{
+    while (env->open != NULL)
+        conn_free(env->open);
 }

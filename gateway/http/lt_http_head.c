@@ -193,3 +193,60 @@ lt_head_verdict_t lt_http_head_check(const char *buf, size_t len, size_t head_le
     }
     return check_framing(&seen, http11, out);
 }
+
+size_t lt_http_head_max_fields(const char *head, size_t head_len)
+{
+    size_t lines = 0;
+    for (const char *p = head; (p = memchr(p, '\n', head_len - (size_t)(p - head))) != NULL; p++)
+        lines++;
+    return lines; /* the request line and the blank line are among them: an upper bound */
+}
+
+static char *trim_value(char *v, char *end)
+{
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *end = '\0';
+    return v;
+}
+
+void lt_http_head_split(char *head, size_t head_len, lt_http_field_t *fields, lt_http_head_parts_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->fields = fields;
+    char *line = head, *stop = head + head_len;
+    char *eol = memchr(line, '\r', (size_t)(stop - line));
+    /* the request line: "METHOD SP target SP HTTP/1.x", each part checked already */
+    char *sp1 = memchr(line, ' ', (size_t)(eol - line));
+    char *sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+    *sp1 = *sp2 = *eol = '\0';
+    out->method = line;
+    out->target = sp1 + 1;
+    out->minor_version = eol[-1] - '0';
+    for (line = eol + 2; line < stop && *line != '\r'; line = eol + 2) {
+        eol = memchr(line, '\r', (size_t)(stop - line));
+        char *colon = memchr(line, ':', (size_t)(eol - line));
+        *colon = '\0';
+        fields[out->nfields].name = line;
+        fields[out->nfields].value = trim_value(colon + 1, eol);
+        out->nfields++;
+    }
+}
+
+bool lt_http_list_has(const char *value, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = value; p != NULL && *p != '\0';) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        size_t word = len;
+        while (word > 0 && (p[word - 1] == ' ' || p[word - 1] == '\t'))
+            word--;
+        if (word == n && strncasecmp(p, token, n) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}

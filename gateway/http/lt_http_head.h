@@ -1,8 +1,9 @@
 /*
- * The strict reading of one HTTP/1.1 request head (floor 4), before libevent's parser sees it. evhttp accepts
- * what a front proxy may read differently (two Content-Lengths, "+5", "Content-Length : 5", obs-fold, a NUL
- * that cuts a value short, a missing Host): each is a request-smuggling primitive, so lt_conn holds the head
- * bytes until this check has passed, and answers a failed check itself. Pure: bytes in, verdict out.
+ * The strict reading of one HTTP/1.1 request head (floor 4): the one parser of the listeners' requests. What a
+ * lenient parser lets through and a front proxy may read differently (two Content-Lengths, "+5",
+ * "Content-Length : 5", obs-fold, a NUL that cuts a value short, a missing Host) is each a request-smuggling
+ * primitive, so lt_conn reads a request only once this check has passed its head, answers a failed check itself,
+ * and then cuts the passed head into its parts (lt_http_head_split). Pure: bytes in, verdict out.
  */
 #ifndef LT_HTTP_HEAD_H
 #define LT_HTTP_HEAD_H
@@ -45,5 +46,31 @@ size_t lt_http_head_end(const char *buf, size_t len, size_t *scanned);
  * so far already break a limit. */
 lt_head_verdict_t lt_http_head_check(const char *buf, size_t len, size_t head_len, const lt_http_head_limits_t *lim,
                                      lt_http_head_t *out);
+
+/* One header field of a split head: both NUL-terminated, the value without its surrounding whitespace. */
+typedef struct lt_http_field {
+    const char *name, *value;
+} lt_http_field_t;
+
+/* A head cut into its parts, pointing into the head's own (writable) copy. */
+typedef struct lt_http_head_parts {
+    const char *method, *target; /* NUL-terminated */
+    int minor_version;           /* HTTP/1.<minor_version> */
+    lt_http_field_t *fields;     /* nfields of them, in the order sent */
+    size_t nfields;
+} lt_http_head_parts_t;
+
+/* How many field lines a head of head_len bytes can hold at most: the size of lt_http_head_split's array. */
+size_t lt_http_head_max_fields(const char *head, size_t head_len);
+
+/*
+ * Cuts head[0, head_len), a head lt_http_head_check passed (LT_HEAD_OK), into its parts in place: each CRLF, the
+ * request line's spaces and each field's colon become NULs. fields has room for lt_http_head_max_fields(). Only a
+ * head that passed may be split: nothing here checks again.
+ */
+void lt_http_head_split(char *head, size_t head_len, lt_http_field_t *fields, lt_http_head_parts_t *out);
+
+/* Whether a comma-separated header value (Connection, Expect) names `token`, case-insensitively. */
+bool lt_http_list_has(const char *value, const char *token);
 
 #endif

@@ -1,14 +1,7 @@
 /* Request objects: refcounting, abort detection, and the reply paths (JSON and problem+json). */
 #include "lt_request.h"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/ssl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +9,7 @@
 
 #include "lt_audit.h"
 #include "lt_clients.h"
-#include "lt_date.h"
+#include "lt_conn.h"
 #include "lt_ident.h"
 #include "lt_log.h"
 #include "lt_ratelimit.h"
@@ -25,112 +18,56 @@
 #include "lt_uuid.h"
 
 /*
- * A request ends once: when libevent has written the whole answer
- * (on_complete), or when the connection goes away first. Only then does the
- * worker stop counting it as in flight, so a draining worker never exits with
- * an answer still queued in a buffer.
+ * A request ends once: when the connection has written the whole answer, or when the connection goes away first.
+ * Only then does the worker stop counting it as in flight, so a draining worker never exits with an answer still
+ * queued in a buffer.
  */
 static void finish(lt_request_t *r, int status)
 {
     if (r->finished)
         return;
     r->finished = true;
-    if (r->close_watch != NULL) {
-        event_free(r->close_watch);
-        r->close_watch = NULL;
-    }
-    if (r->evcon != NULL)
-        evhttp_connection_set_closecb(r->evcon, NULL, NULL);
-    r->evcon = NULL;
+    r->conn = NULL;
     r->env->done(r->env->owner, r, status);
     lt_request_unref(r); /* the HTTP layer's reference */
 }
 
-static void on_complete(struct evhttp_request *req, void *arg)
+/* From the connection, once: the answer is written, or the connection is gone. */
+static void on_connection_end(void *arg, bool written)
 {
     lt_request_t *r = arg;
-    finish(r, r->status);
-}
-
-static void on_connection_close(struct evhttp_connection *evcon, void *arg)
-{
-    lt_request_t *r = arg;
-    r->evcon = NULL; /* being freed */
-    if (r->replied) {
-        /* The answer was queued but could not be written. */
-        finish(r, r->status);
+    r->conn = NULL;
+    if (written || r->replied) {
+        finish(r, r->status); /* written, or queued and then lost with the connection */
         return;
     }
     r->aborted = true;
     lt_log_info("request %s: client closed the connection before the answer", r->ctx.request_id);
     if (r->on_abort != NULL)
         r->on_abort(r);
-    /* A request still attached to its connection is freed with it; one that libevent detached (read EOF) is
-     * ours to free, which sending on it does. After this, r->req is never touched again. */
-    if (evhttp_request_get_connection(r->req) == NULL)
-        evhttp_send_reply(r->req, 500, "Client Closed", NULL);
-    r->req = NULL;
     r->replied = true;
     finish(r, 499);
-}
-
-/*
- * libevent 2.1 stops reading a connection while its request is handled, so it
- * would only notice a client that gave up when writing the answer. EV_CLOSED
- * (EPOLLRDHUP) sees the client's FIN without reading, so an abandoned request
- * stops its upstream call at once instead of holding it to the timeout. The
- * watch is armed only once a request waits on something it can cancel
- * (lt_request_wait_abortable): a cached answer goes out without the two
- * epoll_ctl calls and the event that arming and removing it costs.
- */
-static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
-{
-    lt_request_t *r = arg;
-    if (r->replied || r->evcon == NULL)
-        return;
-    evhttp_connection_free(r->evcon); /* calls on_connection_close */
-}
-
-static evutil_socket_t connection_fd(const lt_request_t *r)
-{
-    struct bufferevent *bev = r->evcon ? evhttp_connection_get_bufferevent(r->evcon) : NULL;
-    return bev ? bufferevent_getfd(bev) : -1;
-}
-
-static void watch_peer_close(lt_request_t *r, struct event_base *base)
-{
-    if (r->evcon == NULL || !(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE))
-        return;
-    evutil_socket_t fd = connection_fd(r);
-    if (fd < 0)
-        return;
-    r->close_watch = event_new(base, fd, EV_CLOSED, on_peer_closed, r);
-    event_add(r->close_watch, NULL); /* level-triggered: a client already gone is seen at once */
 }
 
 void lt_request_wait_abortable(lt_request_t *r, void (*on_abort)(lt_request_t *r), void *arg)
 {
     r->on_abort = on_abort;
     r->on_abort_arg = arg;
-    if (r->close_watch == NULL && !r->finished)
-        watch_peer_close(r, r->env->base);
 }
 
-lt_request_t *lt_request_new(const lt_request_env_t *env, struct evhttp_request *req)
+lt_request_t *lt_request_new(const lt_request_env_t *env, lt_conn_t *conn, const lt_http_request_t *in,
+                             lt_arena_t *arena)
 {
-    lt_arena_t *arena = lt_arena_new();
     lt_request_t *r = lt_arena_alloc(arena, sizeof(*r));
     r->arena = arena;
-    r->refs = 1; /* the HTTP layer's reference, dropped when the reply is sent */
-    r->req = req;
+    r->refs = 1; /* the HTTP layer's reference, dropped when the answer is written */
+    r->conn = conn;
+    r->in = in;
     r->env = env;
     r->route = "-";
-    r->request_bytes = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    r->request_bytes = in->body_len;
     clock_gettime(CLOCK_MONOTONIC, &r->started);
-    r->evcon = evhttp_request_get_connection(req);
-    if (r->evcon != NULL)
-        evhttp_connection_set_closecb(r->evcon, on_connection_close, r);
-    evhttp_request_set_on_complete_cb(req, on_complete, r);
+    lt_conn_on_end(conn, on_connection_end, r);
     return r;
 }
 
@@ -148,50 +85,63 @@ void lt_request_unref(lt_request_t *r)
 
 const char *lt_request_header(const lt_request_t *r, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+    for (size_t i = 0; i < r->in->nfields; i++)
+        if (strcasecmp(r->in->fields[i].name, name) == 0)
+            return r->in->fields[i].value;
+    return NULL;
 }
 
 const char *lt_request_path(lt_request_t *r)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    return lt_arena_strdup(r->arena, path && *path ? path : "/");
+    return r->in->path;
+}
+
+const char *lt_request_query(const lt_request_t *r)
+{
+    return r->in->query;
+}
+
+bool lt_request_peer_address(const lt_request_t *r, char *buf, size_t len)
+{
+    return r->conn != NULL && lt_conn_peer_address(r->conn, buf, len);
 }
 
 const char *lt_request_body(lt_request_t *r, size_t *len)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t n = evbuffer_get_length(in);
-    char *body = lt_arena_alloc(r->arena, n + 1);
-    evbuffer_copyout(in, body, n);
-    *len = n;
-    return body;
+    *len = r->in->body_len;
+    return r->in->body;
 }
 
+/* A header value never carries a line break: one that would is dropped, with a complaint, rather than split the
+ * answer's head. */
 void lt_request_add_header(lt_request_t *r, const char *name, const char *value)
 {
-    if (!r->replied && !r->aborted)
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+    if (r->replied || r->aborted)
+        return;
+    if (r->nheaders == LT_REQUEST_MAX_HEADERS || strpbrk(value, "\r\n") != NULL) {
+        lt_log_error("request %s: the answer's %s header was dropped (too many headers, or a line break)",
+                     r->ctx.request_id ? r->ctx.request_id : "-", name);
+        return;
+    }
+    r->headers[r->nheaders++] = (lt_http_field_t){name, lt_arena_strdup(r->arena, value)};
 }
 
 static void send_now(lt_request_t *r, int status, const char *content_type, const char *body, size_t len)
 {
-    if (r->replied || r->aborted)
+    if (r->replied || r->aborted || r->conn == NULL)
         return;
     r->replied = true;
     r->status = status;
     r->response_bytes = len;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-    evhttp_add_header(h, "Content-Type", content_type);
+    lt_http_field_t headers[LT_REQUEST_MAX_HEADERS + 2];
+    size_t n = 0;
+    headers[n++] = (lt_http_field_t){"Content-Type", content_type};
     if (r->ctx.request_id != NULL)
-        evhttp_add_header(h, "X-Request-Id", r->ctx.request_id);
-    if (r->env->draining)
-        evhttp_add_header(h, "Connection", "close");
-    /* evhttp would format its own Date for every answer; this one is formatted once a second */
-    evhttp_add_header(h, "Date", lt_date_http_now());
-    evbuffer_add(evhttp_request_get_output_buffer(r->req), body, len);
-    evhttp_send_reply(r->req, status, NULL, NULL);
-    /* on_complete or on_connection_close ends the request once the bytes are out (or cannot be). */
+        headers[n++] = (lt_http_field_t){"X-Request-Id", r->ctx.request_id};
+    memcpy(headers + n, r->headers, r->nheaders * sizeof(headers[0]));
+    n += r->nheaders;
+    lt_conn_reply(r->conn, status, headers, n, body, len, r->env->draining);
+    /* on_connection_end ends the request once the bytes are out (or cannot be). */
 }
 
 /* ---- answers that wait for their audit record ------------------------------------------------------------------ */
@@ -218,7 +168,7 @@ static void reply_audit_unavailable(lt_request_t *r)
 {
     if (r->replied || r->aborted)
         return;
-    evhttp_clear_headers(evhttp_request_get_output_headers(r->req));
+    r->nheaders = 0;
     r->upstream = NULL; /* no national system is at fault */
     lt_error_t err;
     audit_unavailable(&err);
@@ -361,24 +311,7 @@ void lt_request_reply_problem(lt_request_t *r, const lt_error_t *err)
 
 const char *lt_request_method(const lt_request_t *r)
 {
-    switch (evhttp_request_get_command(r->req)) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_HEAD:
-        return "HEAD";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    case EVHTTP_REQ_OPTIONS:
-        return "OPTIONS";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    default:
-        return "OTHER";
-    }
+    return r->in->method;
 }
 
 static void free_json(void *v)
@@ -424,10 +357,7 @@ json_t *lt_request_read_json_body(lt_request_t *r, lt_error_t *err)
 
 static SSL *peer_ssl(const lt_request_t *r)
 {
-    struct bufferevent *bev = r->evcon ? evhttp_connection_get_bufferevent(r->evcon) : NULL;
-    /* evhttp reads the connection through lt_conn's filter: the TLS bufferevent is the one beneath it. */
-    struct bufferevent *tls = bev && bufferevent_get_underlying(bev) ? bufferevent_get_underlying(bev) : bev;
-    return tls ? bufferevent_openssl_get_ssl(tls) : NULL;
+    return r->conn != NULL ? lt_conn_ssl(r->conn) : NULL;
 }
 
 /* Default deny: a certificate of the provincial CA that no client entry names may do nothing. */

@@ -10,7 +10,6 @@
 #ifndef LT_REQUEST_H
 #define LT_REQUEST_H
 
-#include <event2/http.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <time.h>
@@ -20,8 +19,11 @@
 #include "lt_audit_format.h"
 #include "lt_config.h"
 #include "lt_error.h"
+#include "lt_http_head.h"
 
 struct lt_request;
+struct lt_conn;
+struct lt_http_request;
 struct lt_audit_loop;
 struct lt_held_reply;
 struct lt_ratelimit_loop;
@@ -50,15 +52,19 @@ typedef enum {
     LT_REQ_AUDIT_REFUSED,  /* the trail could not take it: the reply is 503 audit_unavailable instead */
 } lt_request_audit_t;
 
+/* The most headers a reply adds of its own, beside Content-Type and X-Request-Id (Allow, Retry-After, Location...). */
+#define LT_REQUEST_MAX_HEADERS 8
+
 typedef struct lt_request {
     int refs;
     bool aborted;  /* the client went away: nothing will be sent */
     bool replied;  /* the answer is queued */
     bool finished; /* the answer is written, or the connection is gone: the HTTP layer let go */
     int status;
-    struct evhttp_request *req;
-    struct evhttp_connection *evcon;
-    struct event *close_watch;   /* sees the client leave while its request is handled */
+    struct lt_conn *conn;             /* the connection it came on; NULL once it went, or the answer is written */
+    const struct lt_http_request *in; /* what the client sent, in the arena */
+    lt_http_field_t headers[LT_REQUEST_MAX_HEADERS]; /* the answer's own headers so far (lt_request_add_header) */
+    size_t nheaders;
     const lt_request_env_t *env; /* the accepting server's, outlives the request */
     lt_arena_t *arena;
     struct timespec started;
@@ -77,7 +83,9 @@ typedef struct lt_request {
     void *on_abort_arg;
 } lt_request_t;
 
-lt_request_t *lt_request_new(const lt_request_env_t *env, struct evhttp_request *req);
+/* A request the connection read: takes over the arena the request lives in. */
+lt_request_t *lt_request_new(const lt_request_env_t *env, struct lt_conn *conn, const struct lt_http_request *in,
+                             lt_arena_t *arena);
 void lt_request_ref(lt_request_t *r);
 void lt_request_unref(lt_request_t *r);
 static inline bool lt_request_is_aborted(const lt_request_t *r)
@@ -87,15 +95,19 @@ static inline bool lt_request_is_aborted(const lt_request_t *r)
 
 /*
  * The request now waits on something it can cancel (an upstream call, a shared rate-limit decision): on_abort(r)
- * runs if the client leaves first, and from here on the client's leaving is watched for (EV_CLOSED), so such a
- * wait stops at once rather than at its timeout. A request answered without such a wait never pays for the watch.
+ * runs if the client leaves first (the connection keeps reading while a request is handled, so its leaving is
+ * seen at once), so such a wait stops then rather than at its timeout.
  */
 void lt_request_wait_abortable(lt_request_t *r, void (*on_abort)(lt_request_t *r), void *arg);
 
 /* Reads one request header (NULL when absent). */
 const char *lt_request_header(const lt_request_t *r, const char *name);
-/* The request path without the query string (arena copy). */
+/* The request path without the query string. */
 const char *lt_request_path(lt_request_t *r);
+/* The query string after '?', NULL without one. */
+const char *lt_request_query(const lt_request_t *r);
+/* The client's address, numeric; false once the connection is gone. */
+bool lt_request_peer_address(const lt_request_t *r, char *buf, size_t len);
 /* The whole body as a NUL-terminated arena string. */
 const char *lt_request_body(lt_request_t *r, size_t *len);
 /* "GET", "POST"... of the request. */
@@ -146,7 +158,7 @@ void lt_request_reply_audited_problem(lt_request_t *r, const char *operation, co
 int lt_request_audit_ready(const lt_request_t *r, lt_error_t *err);
 
 /* Replies. Each sends once, adds X-Request-Id, and is a no-op after an abort. The HTTP layer's reference is
- * dropped once libevent has written the answer. */
+ * dropped once the connection has written the answer. */
 void lt_request_reply_json(lt_request_t *r, int status, json_t *body); /* steals body */
 /* A JSON document already serialised (a lookup's answer, built from its record's one serialisation). */
 void lt_request_reply_json_text(lt_request_t *r, int status, const char *text, size_t len);

@@ -1,8 +1,6 @@
 /* One listener's server on a worker: TLS accept, admission, dispatch to a module, access log, drain. */
 #include "lt_server.h"
 
-#include <event2/bufferevent_ssl.h>
-#include <event2/http.h>
 #include <event2/listener.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +19,7 @@ struct lt_server {
     lt_server_deps_t deps;
     lt_request_env_t request_env; /* what each request of this server sees of it */
     lt_conn_env_t conn_env;       /* what each connection of this server sees of it */
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    struct evconnlistener *listener;
     int inflight;
     bool draining;
     int metrics_slot; /* lt_metrics slot of this listener: open connections, handshake failures */
@@ -40,17 +37,18 @@ int lt_parse_bind(const char *bind, struct sockaddr_storage *ss, int *sslen, lt_
     return 0;
 }
 
-/* Every connection is TLS; the handshake (and client certificate check) happens before any HTTP. evhttp reads
- * it through lt_conn, which checks each request head strictly, times every phase and caps the connections. */
-static struct bufferevent *make_tls_bufferevent(struct event_base *base, void *arg)
+/* Every connection is TLS; the handshake (and client certificate check) happens before any HTTP, which lt_conn
+ * reads: it checks each request head strictly, times every phase and caps the connections. */
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr, int len, void *arg)
 {
     lt_server_t *server = arg;
     SSL *ssl = SSL_new(server->deps.tls);
+    if (ssl == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
     lt_tls_track(ssl, server->metrics_slot);
-    struct bufferevent *bev = lt_conn_new(&server->conn_env, ssl);
-    if (bev == NULL)
-        SSL_free(ssl);
-    return bev;
+    lt_conn_new(&server->conn_env, ssl, fd);
 }
 
 /* No module serves the path, or only under other methods, or the module that would is not configured. */
@@ -129,10 +127,10 @@ static void dispatch(lt_request_t *r, void *arg, const lt_error_t *err)
         lt_request_reply_problem(r, err);
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void on_request(void *arg, lt_conn_t *conn, const lt_http_request_t *in, lt_arena_t *arena)
 {
     lt_server_t *server = arg;
-    lt_request_t *r = lt_request_new(&server->request_env, req);
+    lt_request_t *r = lt_request_new(&server->request_env, conn, in, arena);
     server->inflight++;
     lt_error_t err;
     lt_error_clear(&err);
@@ -174,13 +172,12 @@ static int bind_api(lt_server_t *server, lt_error_t *err)
     if (lt_parse_bind(bind, &ss, &sslen, err) != 0)
         return -1;
     unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
-    struct evconnlistener *l =
-        evconnlistener_new_bind(server->deps.base, NULL, NULL, flags, 511, (struct sockaddr *)&ss, sslen);
-    if (l == NULL)
+    server->listener =
+        evconnlistener_new_bind(server->deps.base, on_accept, server, flags, 511, (struct sockaddr *)&ss, sslen);
+    if (server->listener == NULL)
         return lt_error_set(err, LT_ERR_INTERNAL, "listen", "listeners.%s.bind: cannot listen on %s: %s",
                             server->deps.listener_name, bind, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    server->bound = evhttp_bind_listener(server->http, l);
-    return server->bound ? 0 : lt_error_set(err, LT_ERR_INTERNAL, "listen", "cannot serve HTTP on %s", bind);
+    return 0;
 }
 
 lt_server_t *lt_server_new(const lt_server_deps_t *deps, lt_error_t *err)
@@ -194,31 +191,19 @@ lt_server_t *lt_server_new(const lt_server_deps_t *deps, lt_error_t *err)
                                              .owner = server,
                                              .audit = deps->audit,
                                              .ratelimit = deps->ratelimit};
-    server->http = evhttp_new(deps->base);
     server->metrics_slot = lt_metrics_listener(deps->listener_name);
     const lt_config_t *c = deps->config;
     server->conn_env = (lt_conn_env_t){.base = deps->base,
                                        .limits = &c->conn,
                                        .max_body_bytes = c->max_body_bytes,
                                        .idle_timeout_s = c->idle_timeout_s,
-                                       .listener = server->metrics_slot};
+                                       .listener = server->metrics_slot,
+                                       .request = on_request,
+                                       .request_arg = server};
     if (deps->listener->client_ca != NULL) { /* the province's systems: their refusals are audited too */
         server->conn_env.refused = on_head_refused;
         server->conn_env.refused_arg = server;
     }
-    evhttp_set_bevcb(server->http, make_tls_bufferevent, server);
-    evhttp_set_gencb(server->http, on_request, server);
-    /* lt_conn answers a Content-Length over max_body_bytes with 413 before evhttp sees the head, and bounds the
-     * head itself; these are libevent's own guards behind it. Its timeout (no byte read or written for that long)
-     * is the backstop behind lt_conn's per-phase timers. */
-    long long hard_cap = c->max_body_bytes * 4 > 65536 ? c->max_body_bytes * 4 : 65536;
-    evhttp_set_max_body_size(server->http, (ev_ssize_t)hard_cap);
-    evhttp_set_max_headers_size(server->http, (ev_ssize_t)c->conn.max_header_bytes + 1024);
-    evhttp_set_timeout(server->http, (int)c->idle_timeout_s);
-    /* Admit every method so that a wrong one gets our 405 problem document, not libevent's bare 405. */
-    evhttp_set_allowed_methods(server->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-                                                 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_default_content_type(server->http, "application/json");
     if (bind_api(server, err) != 0) {
         lt_server_free(server);
         return NULL;
@@ -230,8 +215,9 @@ void lt_server_free(lt_server_t *server)
 {
     if (server == NULL)
         return;
-    if (server->http != NULL)
-        evhttp_free(server->http);
+    if (server->listener != NULL)
+        evconnlistener_free(server->listener);
+    lt_conn_close_all(&server->conn_env);
     free(server);
 }
 
@@ -250,9 +236,9 @@ void lt_server_drain(lt_server_t *server)
         return;
     server->draining = true;
     server->request_env.draining = true;
-    if (server->bound != NULL) {
-        evhttp_del_accept_socket(server->http, server->bound); /* closes the listening socket */
-        server->bound = NULL;
+    if (server->listener != NULL) {
+        evconnlistener_free(server->listener); /* closes the listening socket */
+        server->listener = NULL;
     }
     maybe_drained(server);
 }
@@ -285,7 +271,7 @@ static void log_access(const lt_server_t *server, const lt_request_t *r, const c
     json_t *f =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:f}", "request_id",
                   r->ctx.request_id ? r->ctx.request_id : "-", "listener", server->deps.listener_name, "client", client,
-                  "method", r->req ? lt_request_method(r) : "-", "route", r->route, "status", status, "request_bytes",
+                  "method", lt_request_method(r), "route", r->route, "status", status, "request_bytes",
                   (json_int_t)r->request_bytes, "response_bytes", (json_int_t)r->response_bytes, "duration_ms", ms);
     if (r->operation != NULL)
         json_object_set_new(f, "operation", json_string(r->operation));

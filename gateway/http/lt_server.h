@@ -1,8 +1,8 @@
 /*
- * One listener's server on one worker (floor 4): its evhttp instance on the
- * worker's event loop, the TLS accept path, admission of requests and their
- * dispatch to the module whose route covers them (lt_router_route), and
- * draining on shutdown. Each worker binds its own listening socket with SO_REUSEPORT, so
+ * One listener's server on one worker (floor 4): its listening socket on the
+ * worker's event loop, the TLS accept path (each connection then lt_conn's),
+ * admission of requests and their dispatch to the module whose route covers
+ * them (lt_router_route), and draining on shutdown. Each worker binds its own listening socket with SO_REUSEPORT, so
  * the kernel spreads connections across workers (h2o, nginx).
  */
 #ifndef LT_SERVER_H

@@ -15,6 +15,7 @@ writes OUT_DIR/<target>/<sha1> for each target (each directory emptied first), f
   fuzz_text            the text values of the fixtures (names, addresses)
   fuzz_pay_query       tests/integration/test_vnpay_vectors.py's parameters, signed with its key as IPN queries
   fuzz_pay_querydr     its querydr answer, signed, and its other outcomes
+  fuzz_http_head       request heads: good ones of each listener's kind, and one of each defect the check refuses
   fuzz_config          config/*.json with every file path replaced by "secret" (fuzz_config.c's stand-in file)
 
 and, for the targets whose inputs are structured, OUT_DIR/<target>.dict: a libFuzzer dictionary of the element
@@ -245,5 +246,24 @@ def config():
                                         "false", "null", "https://"])
 
 
-for make in (adapter_parse, northbound, ident, text, pay_query, pay_querydr, config):
+def http_head():
+    d = seeds_dir("fuzz_http_head")
+    good = ("POST /v1/citizens/lookup HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            "X-Officer-Id: CB-1\r\nX-Purpose: HS-1\r\nX-Request-Id: r-1\r\nContent-Length: 12\r\n\r\n")
+    heads = [good, good.replace("HTTP/1.1", "HTTP/1.0").replace("Host: localhost\r\n", ""),
+             "GET /v1/payments/ipn?vnp_Amount=1&vnp_TxnRef=A HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+             "GET https://a/v1/x?y HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"]
+    defects = [("Content-Length: 12", "Content-Length: 12\r\nContent-Length: 13"),
+               ("Content-Length: 12", "Content-Length: +12"), ("Content-Length: 12", "Content-Length : 12"),
+               ("Content-Length: 12", "Transfer-Encoding: chunked"), ("Host: localhost\r\n", ""),
+               ("HS-1", "HS\x001"), ("HS-1", "HS\r1"), ("X-Purpose: HS-1", "X-Purpose: HS\r\n -1"),
+               ("\r\nHost", "\nHost"), ("HTTP/1.1", "HTTP/2.0"), ("POST ", "POST  ")]
+    heads += [good.replace(a, b, 1) for a, b in defects]
+    for head in heads:
+        write(d, head + "{\"id\": \"1\"}")
+    write_dict("fuzz_http_head", ["\r\n", "\r\n\r\n", ": ", "HTTP/1.1", "HTTP/1.0", "Content-Length: ",
+                                   "Transfer-Encoding: ", "Host: ", "Connection: ", "Expect: ", "X-Request-Id: "])
+
+
+for make in (adapter_parse, northbound, ident, text, pay_query, pay_querydr, http_head, config):
     make()

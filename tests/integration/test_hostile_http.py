@@ -130,6 +130,58 @@ class StrictHeadTest(unittest.TestCase):
         self.assertEqual((second[0], second[1].get("x-request-id")), (200, "pipe-2"))
         self.assertEqual(self.sim.requests(), before + 2)
 
+    def test_a_body_behind_expect_100_continue_is_asked_for_then_served(self):
+        """The interim 100 comes before the body is sent; the body that follows is read and served."""
+        before = self.sim.requests()
+        s = tls_socket(self.gw.port)
+        try:
+            s.sendall(lookup_head(self.body, extra=b"Expect: 100-continue\r\n"))
+            interim = b""
+            while b"\r\n\r\n" not in interim:
+                chunk = s.recv(65536)
+                self.assertTrue(chunk, "the connection ended before the interim answer")
+                interim += chunk
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100 "), interim)
+            self.assertEqual(self.sim.requests(), before, "nothing is asked before the body came")
+            s.sendall(self.body)
+            status, _, body = read_response(s)
+        finally:
+            s.close()
+        self.assertEqual(status, 200, body[:300])
+        self.assertEqual(self.sim.requests(), before + 1)
+
+    def test_an_expectation_it_cannot_meet(self):
+        self.assert_refused(lookup_head(self.body, extra=b"Expect: 200-ok\r\n") + self.body, "expectation_failed",
+                            417)
+
+    def test_a_method_no_route_can_have(self):
+        self.assert_refused(lookup_head(self.body).replace(b"POST ", b"BREW ", 1) + self.body,
+                            "method_not_implemented", 501)
+
+    def connection_after_one_answer(self, version, extra):
+        """(status, Connection header, whether the same connection then answers a second request)."""
+        s = tls_socket(self.gw.port)
+        try:
+            s.sendall(lookup_head(self.body, extra=extra, version=version) + self.body)
+            status, headers, _ = read_response(s)
+            try:
+                s.sendall(lookup_head(self.body, version=version) + self.body)
+                again = read_response(s)[0] == 200
+            except (ConnectionError, ssl.SSLError, OSError):
+                again = False
+        finally:
+            s.close()
+        return status, headers.get("connection", "").lower(), again
+
+    def test_connections_stay_open_or_close_as_the_request_says(self):
+        """HTTP/1.1 stays open unless told to close; HTTP/1.0 closes unless told to stay (RFC 9112 section 9.3)."""
+        self.assertEqual(self.connection_after_one_answer(b"HTTP/1.1", b""), (200, "", True))
+        self.assertEqual(self.connection_after_one_answer(b"HTTP/1.1", b"Connection: close\r\n"),
+                         (200, "close", False))
+        self.assertEqual(self.connection_after_one_answer(b"HTTP/1.0", b""), (200, "close", False))
+        self.assertEqual(self.connection_after_one_answer(b"HTTP/1.0", b"Connection: keep-alive\r\n"),
+                         (200, "keep-alive", True))
+
     def test_two_different_content_lengths(self):
         n = len(self.body)
         self.assert_refused(lookup_head(self.body, length=b"Content-Length: %d\r\nContent-Length: %d\r\n" % (n, n + 5))

@@ -107,6 +107,41 @@ static void limits_apply_before_the_head_is_complete(void **state)
     assert_int_equal(lt_http_head_check("GET / HT", 8, 0, &LIMITS, &h), LT_HEAD_MORE);
 }
 
+/* A passed head cut in place: the request line's parts, and each field trimmed of the whitespace around it. */
+static void a_passed_head_is_split_into_its_parts(void **state)
+{
+    char head[] = "POST /v1/x?y=1 HTTP/1.0\r\nHost: a\r\nX-Purpose:\t HS 1 \t\r\nEmpty:\r\n\r\n";
+    size_t len = strlen(head);
+    lt_http_head_t h;
+    assert_int_equal(check(head, &h), LT_HEAD_OK);
+    size_t max = lt_http_head_max_fields(head, len);
+    assert_true(max >= 3);
+    lt_http_field_t fields[8];
+    lt_http_head_parts_t parts;
+    lt_http_head_split(head, len, fields, &parts);
+    assert_string_equal(parts.method, "POST");
+    assert_string_equal(parts.target, "/v1/x?y=1");
+    assert_int_equal(parts.minor_version, 0);
+    assert_int_equal(parts.nfields, 3);
+    assert_string_equal(fields[0].name, "Host");
+    assert_string_equal(fields[0].value, "a");
+    assert_string_equal(fields[1].name, "X-Purpose");
+    assert_string_equal(fields[1].value, "HS 1");
+    assert_string_equal(fields[2].name, "Empty");
+    assert_string_equal(fields[2].value, "");
+}
+
+/* Connection and Expect are lists: a token counts wherever it stands, in any case, and only as a whole word. */
+static void a_list_names_a_token_as_a_whole_word(void **state)
+{
+    assert_true(lt_http_list_has("close", "close"));
+    assert_true(lt_http_list_has("Keep-Alive, Upgrade", "keep-alive"));
+    assert_true(lt_http_list_has("upgrade ,\tCLOSE ", "close"));
+    assert_false(lt_http_list_has("closed", "close"));
+    assert_false(lt_http_list_has("x-close, keep", "close"));
+    assert_false(lt_http_list_has("", "close"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +152,8 @@ int main(void)
         cmocka_unit_test(malformed_lines_are_refused),
         cmocka_unit_test(a_nul_in_a_value_is_refused),
         cmocka_unit_test(limits_apply_before_the_head_is_complete),
+        cmocka_unit_test(a_passed_head_is_split_into_its_parts),
+        cmocka_unit_test(a_list_names_a_token_as_a_whole_word),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

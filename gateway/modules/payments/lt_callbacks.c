@@ -2,7 +2,6 @@
 #include "lt_callbacks.h"
 
 #include <arpa/inet.h>
-#include <event2/http.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,7 +32,7 @@ typedef struct return_visit {
 
 static const char *query_of(const lt_request_t *r)
 {
-    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+    const char *q = lt_request_query(r);
     return q ? q : "";
 }
 
@@ -69,12 +68,10 @@ static bool source_allowed(const lt_request_t *r, const lt_payments_conf_t *pc)
 {
     if (pc->nipn_allow == 0)
         return true;
-    char *host = NULL;
-    ev_uint16_t port = 0;
-    if (r->evcon == NULL)
+    char host[64];
+    if (!lt_request_peer_address(r, host, sizeof(host)))
         return false;
-    evhttp_connection_get_peer(r->evcon, &host, &port);
-    for (size_t i = 0; host != NULL && i < pc->nipn_allow; i++)
+    for (size_t i = 0; i < pc->nipn_allow; i++)
         if (same_address(host, pc->ipn_allow[i]))
             return true;
     return false;
