@@ -272,73 +272,54 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     case PH_LINGER:
         conn_free(c); /* the lingering close has lasted long enough */
         break;
-    case PH_HANDLED:
+    case PH_HANDLED: /* armed only when an answer could not be queued */
+        conn_free(c);
         break;
     }
 }
 
 /* ---- answers: one buffer each ----------------------------------------------------------------------------- */
 
+/* RFC 9110 section 15's reason phrases of the statuses the gateway answers. */
+static const struct {
+    int status;
+    const char *reason;
+} REASONS[] = {
+    {100, "Continue"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {409, "Conflict"},
+    {411, "Length Required"},
+    {413, "Content Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {417, "Expectation Failed"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
 static const char *reason_phrase(int status)
 {
-    switch (status) {
-    case 100:
-        return "Continue";
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 302:
-        return "Found";
-    case 303:
-        return "See Other";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 411:
-        return "Length Required";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 417:
-        return "Expectation Failed";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
-    }
+    for (size_t i = 0; i < sizeof(REASONS) / sizeof(REASONS[0]); i++)
+        if (REASONS[i].status == status)
+            return REASONS[i].reason;
+    return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
 }
 
 /* What frames an answer: the status line's version, and whether the connection says it closes or stays. */
@@ -351,14 +332,17 @@ typedef struct framing {
 
 /*
  * The whole answer as one contiguous run of the output: the OpenSSL bufferevent writes each of its buffer's chunks
- * as its own TLS record, so an answer that fits in one record leaves as one record and one write(2).
+ * as its own TLS record, so an answer that fits in one record leaves as one record and one write(2). false: no
+ * memory for it.
  */
-static void write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_http_field_t *headers, size_t nheaders,
+static bool write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_http_field_t *headers, size_t nheaders,
                          const char *body, size_t body_len)
 {
-    char line[256];
-    int n = snprintf(line, sizeof(line), "HTTP/1.%d %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n%s", f->minor_version,
-                     status, reason_phrase(status), lt_date_http_now(), body_len,
+    char line[256], length[48] = "";
+    if (status != 204 && status != 304) /* RFC 9110 section 8.6: neither has a body, nor says its length */
+        snprintf(length, sizeof(length), "Content-Length: %zu\r\n", body_len);
+    int n = snprintf(line, sizeof(line), "HTTP/1.%d %d %s\r\nDate: %s\r\n%s%s", f->minor_version, status,
+                     reason_phrase(status), lt_date_http_now(), length,
                      f->close        ? "Connection: close\r\n"
                      : f->keep_alive ? "Connection: keep-alive\r\n"
                                      : "");
@@ -368,7 +352,7 @@ static void write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_
     struct evbuffer *out = bufferevent_get_output(c->bev);
     struct evbuffer_iovec v;
     if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1)
-        return; /* out of memory: the connection ends without its answer */
+        return false;
     char *p = v.iov_base;
     memcpy(p, line, (size_t)n);
     p += n;
@@ -391,6 +375,7 @@ static void write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_
     }
     v.iov_len = (size_t)(p - (char *)v.iov_base);
     evbuffer_commit_space(out, &v, 1);
+    return true;
 }
 
 void lt_conn_reply(lt_conn_t *c, int status, const lt_http_field_t *headers, size_t nheaders, const char *body,
@@ -405,7 +390,11 @@ void lt_conn_reply(lt_conn_t *c, int status, const lt_http_field_t *headers, siz
                    .close = !c->cur.keep_alive,
                    .keep_alive = c->cur.keep_alive && c->cur.req->minor_version == 0,
                    .send_body = !c->cur.head_only};
-    write_answer(c, status, &f, headers, nheaders, body, body_len);
+    if (!write_answer(c, status, &f, headers, nheaders, body, body_len)) {
+        /* Out of memory: the connection ends without its answer, from the loop (never inside a reply). */
+        struct timeval now = {0, 0};
+        evtimer_add(c->timer, &now);
+    }
 }
 
 void lt_conn_on_end(lt_conn_t *c, void (*ended)(void *arg, bool written), void *arg)
@@ -565,6 +554,7 @@ static void split_target(lt_http_request_t *req, char *target)
         path = strstr(path, "://") + 3;
         path += strcspn(path, "/?");
     }
+    path[strcspn(path, "#")] = '\0'; /* a fragment is the client's own (RFC 9110 section 4.2.4) */
     char *q = strchr(path, '?');
     if (q != NULL) {
         *q = '\0';
@@ -682,8 +672,13 @@ static bool read_input(lt_conn_t *c)
     for (;;) {
         size_t avail = evbuffer_get_length(in);
         switch (c->phase) {
-        case PH_TLS:
         case PH_WAIT_FIRST:
+            if (avail == 0)
+                return true;
+            c->scanned = 0;
+            c->phase = PH_HEAD; /* the head's time began with the wait for it: header_timeout_s in all */
+            break;
+        case PH_TLS:
         case PH_IDLE:
             if (avail == 0)
                 return true;
@@ -719,11 +714,29 @@ static void on_read(struct bufferevent *bev, void *arg)
     read_input(arg);
 }
 
-/* The answer is written: keep-alive begins, or the connection closes as its answer said. */
+/* Our last answer is out: the client reads it, then the end of our stream; we keep reading (and discarding) so
+ * that its unread bytes never make the kernel answer with a reset that would discard ours. */
+static void linger(lt_conn_t *c)
+{
+    c->phase = PH_LINGER;
+    if (!evtimer_pending(c->timer, NULL)) { /* a refusal's timer runs on: LINGER_S from its answer on */
+        struct timeval tv = {.tv_sec = LINGER_S};
+        evtimer_add(c->timer, &tv);
+    }
+    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+    discard(c);
+}
+
+/* The answer is written: keep-alive begins, or the connection closes as its answer said (lingering when the
+ * client already sent more). */
 static void answer_written(lt_conn_t *c)
 {
     bool keep_alive = c->cur.keep_alive;
     end_request(c, true);
+    if (!keep_alive && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+        linger(c);
+        return;
+    }
     if (!keep_alive) {
         conn_free(c);
         return;
@@ -742,10 +755,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     if (c->phase == PH_HANDLED && c->cur.replied) {
         answer_written(c);
     } else if (c->phase == PH_ANSWERING) {
-        /* The client reads its answer, then the end of our stream; we keep reading so that its unread bytes
-         * never make the kernel answer with a reset that would discard ours. */
-        c->phase = PH_LINGER;
-        shutdown(bufferevent_getfd(bev), SHUT_WR);
+        linger(c);
     }
 }
 
@@ -764,18 +774,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             enter(c, PH_WAIT_FIRST, c->env->limits->header_timeout_s);
         return;
     }
-    /* The client shut its side after its request: an answer already queued still goes out, then we close. */
-    if ((what & BEV_EVENT_EOF) && c->phase == PH_HANDLED && c->cur.replied) {
-        c->cur.keep_alive = false;
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-            answer_written(c);
-        return;
-    }
+    /* The end of the client's stream (its close_notify or FIN), or an error: the client has left, and a request
+     * in hand is aborted, even one whose answer is queued. Half-closed connections are not served. */
     if (what & BEV_EVENT_TIMEOUT) { /* a client that reads nothing of its answer for idle_timeout_s */
         close_for(c, LT_CONN_CLOSE_IDLE_TIMEOUT);
         return;
     }
-    conn_free(c); /* a request still handled is aborted: its client left */
+    conn_free(c);
 }
 
 /* A request's head and body wait in the input while it is read; past this, the connection stops reading until
@@ -812,6 +817,16 @@ lt_conn_t *lt_conn_new(lt_conn_env_t *env, SSL *ssl, evutil_socket_t fd)
         return NULL;
     bufferevent_enable(bev, EV_READ);
     return c;
+}
+
+void lt_conn_close_idle(lt_conn_env_t *env)
+{
+    lt_conn_t *next;
+    for (lt_conn_t *c = env->open; c != NULL; c = next) {
+        next = c->next;
+        if (c->phase == PH_TLS || c->phase == PH_WAIT_FIRST || c->phase == PH_IDLE)
+            conn_free(c);
+    }
 }
 
 void lt_conn_close_all(lt_conn_env_t *env)

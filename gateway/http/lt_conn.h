@@ -8,7 +8,8 @@
  *  - hands each whole request (head and body) to the server, one at a time, and writes its answer as one buffer:
  *    one TLS record and one write(2) for an answer that fits in a record;
  *  - keeps reading while a request is handled, so that a client that leaves is seen at once (the request is
- *    aborted), and a pipelined request waits in the input until the answer before it is written;
+ *    aborted), and a pipelined request waits in the input until the answer before it is written; a client that
+ *    ends its side of the stream has left (half-closed connections are not served);
  *  - times each phase: the TLS handshake, the request head, the body (a minimum rate after a grace), and the
  *    idle keep-alive wait;
  *  - caps the connections open on its listener and from one client address, across workers.
@@ -89,6 +90,9 @@ SSL *lt_conn_ssl(const lt_conn_t *conn);
 
 /* The client's address, numeric ("192.0.2.1", "::1"); false when the socket no longer has one. */
 bool lt_conn_peer_address(const lt_conn_t *conn, char *buf, size_t len);
+
+/* Closes the connections that have no request in hand (a draining server: the others close after their answer). */
+void lt_conn_close_idle(lt_conn_env_t *env);
 
 /* Closes every connection the server still has (at its end, with no request in flight). */
 void lt_conn_close_all(lt_conn_env_t *env);

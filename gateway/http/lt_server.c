@@ -240,6 +240,7 @@ void lt_server_drain(lt_server_t *server)
         evconnlistener_free(server->listener); /* closes the listening socket */
         server->listener = NULL;
     }
+    lt_conn_close_idle(&server->conn_env); /* the others close once their answer (Connection: close) is out */
     maybe_drained(server);
 }
 

@@ -182,6 +182,22 @@ class StrictHeadTest(unittest.TestCase):
         self.assertEqual(self.connection_after_one_answer(b"HTTP/1.0", b"Connection: keep-alive\r\n"),
                          (200, "keep-alive", True))
 
+    def test_a_request_after_connection_close_is_not_answered_and_costs_the_first_nothing(self):
+        """The first answer is read whole (the gateway lingers rather than reset the connection under it); the request
+        sent after it is never read."""
+        before = self.sim.requests()
+        one = lookup_head(self.body, extra=b"Connection: close\r\nX-Request-Id: close-1\r\n") + self.body
+        two = lookup_head(self.body, extra=b"X-Request-Id: close-2\r\n") + self.body
+        s = tls_socket(self.gw.port)
+        try:
+            s.sendall(one + two)
+            first, second = read_response(s), read_response(s)
+        finally:
+            s.close()
+        self.assertEqual((first[0], first[1].get("x-request-id"), first[1].get("connection")), (200, "close-1", "close"))
+        self.assertIsNone(second[0], "a request after Connection: close is answered")
+        self.assertLessEqual(self.sim.requests(), before + 1)
+
     def test_two_different_content_lengths(self):
         n = len(self.body)
         self.assert_refused(lookup_head(self.body, length=b"Content-Length: %d\r\nContent-Length: %d\r\n" % (n, n + 5))
