@@ -170,7 +170,8 @@ static double phase_seconds(const lt_conn_t *c)
     return (double)(now.tv_sec - c->since.tv_sec) + (double)(now.tv_nsec - c->since.tv_nsec) / 1e9;
 }
 
-/* The request in hand ends without its answer written: the server hears it, and its arena is the server's. */
+/* The request in hand ends, its answer written or not: the server hears which. A request read but not yet handed
+ * over is the connection's to free; once handed over, its arena is the server's. */
 static void end_request(lt_conn_t *c, bool written)
 {
     void (*ended)(void *, bool) = c->cur.ended;
