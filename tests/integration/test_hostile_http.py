@@ -116,16 +116,20 @@ class StrictHeadTest(unittest.TestCase):
         self.assertEqual(len(dates), 1, lines)
         datetime.datetime.strptime(dates[0], "%a, %d %b %Y %H:%M:%S GMT")  # raises on any other form
 
-    def test_pipelined_requests_are_each_answered_in_order(self):
-        before = self.sim.requests()
-        one = lookup_head(self.body, extra=b"X-Request-Id: pipe-1\r\n") + self.body
-        two = lookup_head(self.body, extra=b"X-Request-Id: pipe-2\r\n") + self.body
+    def pipelined(self, first_extra, second_extra):
+        """Two lookups sent in one write on one connection: the two answers read back (None for one never sent)."""
+        one = lookup_head(self.body, extra=first_extra) + self.body
+        two = lookup_head(self.body, extra=second_extra) + self.body
         s = tls_socket(self.gw.port)
         try:
             s.sendall(one + two)
-            first, second = read_response(s), read_response(s)
+            return read_response(s), read_response(s)
         finally:
             s.close()
+
+    def test_pipelined_requests_are_each_answered_in_order(self):
+        before = self.sim.requests()
+        first, second = self.pipelined(b"X-Request-Id: pipe-1\r\n", b"X-Request-Id: pipe-2\r\n")
         self.assertEqual((first[0], first[1].get("x-request-id")), (200, "pipe-1"))
         self.assertEqual((second[0], second[1].get("x-request-id")), (200, "pipe-2"))
         self.assertEqual(self.sim.requests(), before + 2)
@@ -186,14 +190,7 @@ class StrictHeadTest(unittest.TestCase):
         """The first answer is read whole (the gateway lingers rather than reset the connection under it); the request
         sent after it is never read."""
         before = self.sim.requests()
-        one = lookup_head(self.body, extra=b"Connection: close\r\nX-Request-Id: close-1\r\n") + self.body
-        two = lookup_head(self.body, extra=b"X-Request-Id: close-2\r\n") + self.body
-        s = tls_socket(self.gw.port)
-        try:
-            s.sendall(one + two)
-            first, second = read_response(s), read_response(s)
-        finally:
-            s.close()
+        first, second = self.pipelined(b"Connection: close\r\nX-Request-Id: close-1\r\n", b"X-Request-Id: close-2\r\n")
         self.assertEqual((first[0], first[1].get("x-request-id"), first[1].get("connection")), (200, "close-1", "close"))
         self.assertIsNone(second[0], "a request after Connection: close is answered")
         self.assertLessEqual(self.sim.requests(), before + 1)
