@@ -191,7 +191,8 @@ class StrictHeadTest(unittest.TestCase):
         sent after it is never read."""
         before = self.sim.requests()
         first, second = self.pipelined(b"Connection: close\r\nX-Request-Id: close-1\r\n", b"X-Request-Id: close-2\r\n")
-        self.assertEqual((first[0], first[1].get("x-request-id"), first[1].get("connection")), (200, "close-1", "close"))
+        self.assertEqual((first[0], first[1].get("x-request-id"), first[1].get("connection")),
+                         (200, "close-1", "close"))
         self.assertIsNone(second[0], "a request after Connection: close is answered")
         self.assertLessEqual(self.sim.requests(), before + 1)
 
