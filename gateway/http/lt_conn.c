@@ -39,7 +39,7 @@ typedef enum {
     PH_HANDLED,    /* the server has the whole request; what follows waits until its answer is written */
     PH_IDLE,       /* answer written, keep-alive (idle_timeout_s) */
     PH_ANSWERING,  /* our own refusal is being written */
-    PH_LINGER,     /* refusal written, write side shut: discarding what the client still sends */
+    PH_LINGER,     /* our last answer written, write side shut: discarding what the client still sends */
 } phase_t;
 
 typedef struct addr_entry addr_entry_t;
