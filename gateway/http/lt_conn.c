@@ -411,14 +411,9 @@ SSL *lt_conn_ssl(const lt_conn_t *c)
 
 bool lt_conn_peer_address(const lt_conn_t *c, char *buf, size_t len)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return false;
-    const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-    return (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) && inet_ntop(ss.ss_family, a, buf, len) != NULL;
+    int family;
+    unsigned char addr[16];
+    return peer_key(bufferevent_getfd(c->bev), &family, addr) && inet_ntop(family, addr, buf, len) != NULL;
 }
 
 /* ---- the head check and our own refusals -------------------------------------------------------------------- */
@@ -524,14 +519,6 @@ static bool method_known(const char *m)
     return false;
 }
 
-static const char *field_value(const lt_http_request_t *req, const char *name)
-{
-    for (size_t i = 0; i < req->nfields; i++)
-        if (strcasecmp(req->fields[i].name, name) == 0)
-            return req->fields[i].value;
-    return NULL;
-}
-
 /* RFC 9112 section 9.3: HTTP/1.1 stays open unless a Connection header says close; HTTP/1.0 closes unless it
  * says keep-alive. Every Connection field counts. */
 static bool wants_keep_alive(const lt_http_request_t *req)
@@ -565,14 +552,13 @@ static void split_target(lt_http_request_t *req, char *target)
 }
 
 /* The head passed: its parts, copied into the request's own arena. */
-static void read_head(lt_conn_t *c, size_t head_len, long long content_length)
+static void read_head(lt_conn_t *c, size_t head_len, size_t nfields, long long content_length)
 {
     current_t *cur = &c->cur;
     cur->arena = lt_arena_new();
     char *head = lt_arena_alloc(cur->arena, head_len + 1);
     evbuffer_remove(bufferevent_get_input(c->bev), head, head_len);
-    size_t max = lt_http_head_max_fields(head, head_len);
-    lt_http_field_t *fields = lt_arena_alloc(cur->arena, max * sizeof(*fields));
+    lt_http_field_t *fields = lt_arena_alloc(cur->arena, nfields * sizeof(*fields));
     lt_http_head_parts_t parts;
     lt_http_head_split(head, head_len, fields, &parts);
     cur->req = lt_arena_alloc(cur->arena, sizeof(*cur->req));
@@ -607,12 +593,12 @@ static void hand_over(lt_conn_t *c)
 static int meet_expectation(lt_conn_t *c)
 {
     const lt_http_request_t *req = c->cur.req;
-    const char *expect = field_value(req, "Expect");
+    const char *expect = lt_http_field_find(req->fields, req->nfields, "Expect");
     if (expect == NULL)
         return 1;
     if (strcasecmp(expect, "100-continue") != 0) {
         /* the head has left the input: the refusal reads its request line and id from the request's copy */
-        const char *id = field_value(req, "X-Request-Id");
+        const char *id = lt_http_field_find(req->fields, req->nfields, "X-Request-Id");
         lt_http_head_t h = {.method = req->method,
                             .method_len = strlen(req->method),
                             .target = req->target,
@@ -655,7 +641,7 @@ static int take_head(lt_conn_t *c)
         memcpy(method, h.method, h.method_len);
     if (!method_known(method))
         return refuse(c, 501, "method_not_implemented", "no operation of this gateway has this method", &h) ? -1 : -2;
-    read_head(c, head_len, h.content_length);
+    read_head(c, head_len, h.nfields, h.content_length);
     int expected = meet_expectation(c);
     if (expected <= 0)
         return expected < 0 ? -2 : -1;

@@ -191,15 +191,16 @@ lt_head_verdict_t lt_http_head_check(const char *buf, size_t len, size_t head_le
         }
         pos += n + 2;
     }
+    out->nfields = fields;
     return check_framing(&seen, http11, out);
 }
 
-size_t lt_http_head_max_fields(const char *head, size_t head_len)
+const char *lt_http_field_find(const lt_http_field_t *fields, size_t nfields, const char *name)
 {
-    size_t lines = 0;
-    for (const char *p = head; (p = memchr(p, '\n', head_len - (size_t)(p - head))) != NULL; p++)
-        lines++;
-    return lines; /* the request line and the blank line are among them: an upper bound */
+    for (size_t i = 0; i < nfields; i++)
+        if (strcasecmp(fields[i].name, name) == 0)
+            return fields[i].value;
+    return NULL;
 }
 
 static char *trim_value(char *v, char *end)

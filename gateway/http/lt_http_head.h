@@ -33,6 +33,7 @@ typedef struct lt_http_head {
     size_t request_id_len;
     const char *method, *target; /* the request line's, in the buffer, once it was read well; else NULL */
     size_t method_len, target_len;
+    size_t nfields; /* LT_HEAD_OK: the head's field lines (what lt_http_head_split needs room for) */
 } lt_http_head_t;
 
 /*
@@ -60,15 +61,15 @@ typedef struct lt_http_head_parts {
     size_t nfields;
 } lt_http_head_parts_t;
 
-/* How many field lines a head of head_len bytes can hold at most: the size of lt_http_head_split's array. */
-size_t lt_http_head_max_fields(const char *head, size_t head_len);
-
 /*
  * Cuts head[0, head_len), a head lt_http_head_check passed (LT_HEAD_OK), into its parts in place: each CRLF, the
- * request line's spaces and each field's colon become NULs. fields has room for lt_http_head_max_fields(). Only a
+ * request line's spaces and each field's colon become NULs. fields has room for the check's nfields. Only a
  * head that passed may be split: nothing here checks again.
  */
 void lt_http_head_split(char *head, size_t head_len, lt_http_field_t *fields, lt_http_head_parts_t *out);
+
+/* The first field of that name, case-insensitively; NULL without one. */
+const char *lt_http_field_find(const lt_http_field_t *fields, size_t nfields, const char *name);
 
 /* Whether a comma-separated header value (Connection, Expect) names `token`, case-insensitively. */
 bool lt_http_list_has(const char *value, const char *token);

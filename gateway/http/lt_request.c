@@ -85,10 +85,7 @@ void lt_request_unref(lt_request_t *r)
 
 const char *lt_request_header(const lt_request_t *r, const char *name)
 {
-    for (size_t i = 0; i < r->in->nfields; i++)
-        if (strcasecmp(r->in->fields[i].name, name) == 0)
-            return r->in->fields[i].value;
-    return NULL;
+    return lt_http_field_find(r->in->fields, r->in->nfields, name);
 }
 
 const char *lt_request_path(lt_request_t *r)
