@@ -6,7 +6,10 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -29,6 +32,10 @@
 /* After refusing a head: how long, and how much, we read and discard before closing (nginx: lingering_time). */
 #define LINGER_S         10
 #define LINGER_MAX_BYTES (64LL << 20)
+
+/* The largest answer written by SSL_write at once: one TLS record's payload, and no more than libevent 2.1's OpenSSL
+ * bufferevent offers SSL_write in one call, so that it can repeat a write the socket did not take. */
+#define LT_CONN_AT_ONCE_MAX 16384
 
 /* The one request in flight on a connection at a time, and where its bytes are. */
 typedef enum {
@@ -331,32 +338,35 @@ typedef struct framing {
     bool send_body;
 } framing_t;
 
-/*
- * The whole answer as one contiguous run of the output: the OpenSSL bufferevent writes each of its buffer's chunks
- * as its own TLS record, so an answer that fits in one record leaves as one record and one write(2). false: no
- * memory for it.
- */
-static bool write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_http_field_t *headers, size_t nheaders,
-                         const char *body, size_t body_len)
+/* Where the answer's head and body are written: at once, or into the bufferevent's output. */
+typedef struct {
+    char line[256]; /* status line, Date, Content-Length, Connection */
+    int line_len;
+    size_t total;
+} answer_head_t;
+
+static void head_of(answer_head_t *a, int status, const framing_t *f, const lt_http_field_t *headers, size_t nheaders,
+                    size_t body_len)
 {
-    char line[256], length[48] = "";
+    char length[48] = "";
     if (status != 204 && status != 304) /* RFC 9110 section 8.6: neither has a body, nor says its length */
         snprintf(length, sizeof(length), "Content-Length: %zu\r\n", body_len);
-    int n = snprintf(line, sizeof(line), "HTTP/1.%d %d %s\r\nDate: %s\r\n%s%s", f->minor_version, status,
-                     reason_phrase(status), lt_date_http_now(), length,
-                     f->close        ? "Connection: close\r\n"
-                     : f->keep_alive ? "Connection: keep-alive\r\n"
-                                     : "");
-    size_t total = (size_t)n + 2 + (f->send_body ? body_len : 0);
+    a->line_len = snprintf(a->line, sizeof(a->line), "HTTP/1.%d %d %s\r\nDate: %s\r\n%s%s", f->minor_version, status,
+                           reason_phrase(status), lt_date_http_now(), length,
+                           f->close        ? "Connection: close\r\n"
+                           : f->keep_alive ? "Connection: keep-alive\r\n"
+                                           : "");
+    a->total = (size_t)a->line_len + 2 + (f->send_body ? body_len : 0);
     for (size_t i = 0; i < nheaders; i++)
-        total += strlen(headers[i].name) + 2 + strlen(headers[i].value) + 2;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) != 1)
-        return false;
-    char *p = v.iov_base;
-    memcpy(p, line, (size_t)n);
-    p += n;
+        a->total += strlen(headers[i].name) + 2 + strlen(headers[i].value) + 2;
+}
+
+/* Writes the answer into p, which holds a->total bytes. */
+static void fill_answer(char *p, const answer_head_t *a, const framing_t *f, const lt_http_field_t *headers,
+                        size_t nheaders, const char *body, size_t body_len)
+{
+    memcpy(p, a->line, (size_t)a->line_len);
+    p += a->line_len;
     for (size_t i = 0; i < nheaders; i++) {
         size_t ln = strlen(headers[i].name), lv = strlen(headers[i].value);
         memcpy(p, headers[i].name, ln);
@@ -370,11 +380,57 @@ static bool write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_
     }
     *p++ = '\r';
     *p++ = '\n';
-    if (f->send_body) {
+    if (f->send_body)
         memcpy(p, body, body_len);
-        p += body_len;
+}
+
+/*
+ * libevent 2.1's OpenSSL bufferevent writes only from its write event, so each answer queued in its output arms that
+ * event (epoll_ctl), waits a turn of the loop for it, and disarms it (epoll_ctl again). An answer of at most one TLS
+ * record, to a connection with nothing queued and no TLS operation waiting on the socket, goes to SSL_write at once.
+ */
+static bool writable_at_once(lt_conn_t *c, size_t total)
+{
+    SSL *ssl = lt_conn_ssl(c);
+    return total <= LT_CONN_AT_ONCE_MAX && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+           SSL_is_init_finished(ssl) && !SSL_want_write(ssl);
+}
+
+/* false: no memory for what the socket did not take. */
+static bool send_at_once(lt_conn_t *c, const char *chunk, size_t len)
+{
+    ERR_clear_error();
+    if (SSL_write(lt_conn_ssl(c), chunk, (int)len) == (int)len) {
+        /* The write callback runs from the loop, as after the bufferevent's own write: never inside a reply. */
+        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+        return true;
     }
-    v.iov_len = (size_t)(p - (char *)v.iov_base);
+    /* The socket is full, or the connection failed: the bufferevent takes the same bytes and repeats the write, as
+     * OpenSSL requires after SSL_ERROR_WANT_WRITE (the same length; libevent sets ACCEPT_MOVING_WRITE_BUFFER), or
+     * meets the failure again and reports it through on_event. */
+    return bufferevent_write(c->bev, chunk, len) == 0;
+}
+
+/*
+ * The whole answer as one contiguous run: the OpenSSL bufferevent writes each of its buffer's chunks as its own TLS
+ * record, so an answer that fits in one record leaves as one record and one write(2). false: no memory for it.
+ */
+static bool write_answer(lt_conn_t *c, int status, const framing_t *f, const lt_http_field_t *headers, size_t nheaders,
+                         const char *body, size_t body_len)
+{
+    answer_head_t a;
+    head_of(&a, status, f, headers, nheaders, body_len);
+    if (writable_at_once(c, a.total)) {
+        char chunk[LT_CONN_AT_ONCE_MAX];
+        fill_answer(chunk, &a, f, headers, nheaders, body, body_len);
+        return send_at_once(c, chunk, a.total);
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)a.total, &v, 1) != 1)
+        return false;
+    fill_answer(v.iov_base, &a, f, headers, nheaders, body, body_len);
+    v.iov_len = a.total;
     evbuffer_commit_space(out, &v, 1);
     return true;
 }
@@ -694,11 +750,32 @@ static bool read_input(lt_conn_t *c)
     }
 }
 
+/* A request's head and body wait in the input while it is read; past this, the connection stops reading until
+ * the request in hand is answered. */
+static size_t input_cap(const lt_conn_env_t *env)
+{
+    return (size_t)env->limits->max_header_bytes + (size_t)env->max_body_bytes + 16384;
+}
+
 /* ---- the connection's events ------------------------------------------------------------------------------------ */
+
+/*
+ * libevent 2.1's OpenSSL bufferevent stops reading when the input reaches its high watermark, even in the middle of a
+ * TLS record whose rest OpenSSL already holds (SSL_pending), and reads again only when the socket next becomes
+ * readable. A client that sent all its requests and waits for the answers would wait forever. Once the input has
+ * room again, the bufferevent's read event is run from the loop, which reads what OpenSSL holds.
+ */
+static void resume_tls_read(lt_conn_t *c)
+{
+    if (SSL_pending(lt_conn_ssl(c)) > 0 && evbuffer_get_length(bufferevent_get_input(c->bev)) < input_cap(c->env))
+        event_active(&c->bev->ev_read, EV_READ, 1);
+}
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    read_input(arg);
+    lt_conn_t *c = arg;
+    if (read_input(c))
+        resume_tls_read(c);
 }
 
 /* Our last answer is out: the client reads it, then the end of our stream; we keep reading (and discarding) so
@@ -749,8 +826,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 static void on_pipelined(evutil_socket_t fd, short what, void *arg)
 {
     lt_conn_t *c = arg;
-    if (c->phase == PH_IDLE)
-        read_input(c);
+    if (c->phase == PH_IDLE && read_input(c))
+        resume_tls_read(c);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -768,13 +845,6 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         return;
     }
     conn_free(c);
-}
-
-/* A request's head and body wait in the input while it is read; past this, the connection stops reading until
- * the request in hand is answered. */
-static size_t input_cap(const lt_conn_env_t *env)
-{
-    return (size_t)env->limits->max_header_bytes + (size_t)env->max_body_bytes + 16384;
 }
 
 lt_conn_t *lt_conn_new(lt_conn_env_t *env, SSL *ssl, evutil_socket_t fd)

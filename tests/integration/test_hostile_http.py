@@ -134,6 +134,38 @@ class StrictHeadTest(unittest.TestCase):
         self.assertEqual((second[0], second[1].get("x-request-id")), (200, "pipe-2"))
         self.assertEqual(self.sim.requests(), before + 2)
 
+    def answered(self):
+        return sum(v for k, v in h.metric_samples(self.gw).items() if k.startswith("lienthong_http_requests_total"))
+
+    def test_answers_the_socket_cannot_take_at_once_arrive_whole_and_in_order(self):
+        """A client pipelines thousands of requests behind a small receive window and reads nothing: the gateway
+        reads them all, though they pass its input's cap (the last of them held inside TLS, with nothing more on
+        the socket), stops answering once the socket is full (what it could not write at once waits in its output),
+        and when the client reads, every answer arrives whole and in order."""
+        n = 10000  # about 6 MB of answers: more than the kernel's buffers on both sides take
+        ids = ["fill-%05d-%s" % (i, "x" * 100) for i in range(n)]  # echoed in each answer's head and body
+        requests = b"".join(b"GET /v1/no-such-route HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: %s\r\n\r\n" %
+                            i.encode() for i in ids)
+        before = self.answered()
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window stays small
+        raw.settimeout(30)
+        raw.connect(("127.0.0.1", self.gw.port))
+        s = h.client_context("portal").wrap_socket(raw, server_hostname="localhost")
+        try:
+            s.sendall(requests)
+            seen = [-1, self.answered()]
+            while seen[-1] != seen[-2]:  # until the gateway makes no more progress on its own
+                time.sleep(0.5)
+                seen.append(self.answered())
+            self.assertLess(seen[-1] - before, n - 1, "the answers fit in the socket: nothing waited in the output")
+            for expected in ids:
+                status, headers, body = read_response(s)
+                self.assertEqual((status, headers.get("x-request-id")), (404, expected), body[:300])
+                self.assertEqual(json.loads(body)["request_id"], expected)
+        finally:
+            s.close()
+
     def test_a_body_behind_expect_100_continue_is_asked_for_then_served(self):
         """The interim 100 comes before the body is sent; the body that follows is read and served."""
         before = self.sim.requests()
