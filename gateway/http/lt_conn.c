@@ -760,14 +760,15 @@ static size_t input_cap(const lt_conn_env_t *env)
 /* ---- the connection's events ------------------------------------------------------------------------------------ */
 
 /*
- * libevent 2.1's OpenSSL bufferevent stops reading when the input reaches its high watermark, even in the middle of a
- * TLS record whose rest OpenSSL already holds (SSL_pending), and reads again only when the socket next becomes
- * readable. A client that sent all its requests and waits for the answers would wait forever. Once the input has
- * room again, the bufferevent's read event is run from the loop, which reads what OpenSSL holds.
+ * OpenSSL may hold bytes the socket no longer shows: read ahead of the record libevent asked for (the api listener
+ * reads ahead), with the handshake's last message, or the rest of a record when libevent 2.1's OpenSSL bufferevent
+ * stopped at the input's high watermark. That bufferevent reads again only when the socket next becomes readable,
+ * so a client that sent all its requests and waits would wait forever. Once the input has room, the bufferevent's
+ * read event is run from the loop, which reads what OpenSSL holds.
  */
 static void resume_tls_read(lt_conn_t *c)
 {
-    if (SSL_pending(lt_conn_ssl(c)) > 0 && evbuffer_get_length(bufferevent_get_input(c->bev)) < input_cap(c->env))
+    if (SSL_has_pending(lt_conn_ssl(c)) && evbuffer_get_length(bufferevent_get_input(c->bev)) < input_cap(c->env))
         event_active(&c->bev->ev_read, EV_READ, 1);
 }
 
@@ -836,6 +837,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         if (c->phase == PH_TLS)
             enter(c, PH_WAIT_FIRST, c->env->limits->header_timeout_s);
+        resume_tls_read(c); /* a request sent with the handshake's last message */
         return;
     }
     /* The end of the client's stream (its close_notify or FIN), or an error: the client has left, and a request

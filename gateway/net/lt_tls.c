@@ -791,6 +791,9 @@ SSL_CTX *lt_tls_server_ctx_new(const char *cert, const char *key, const char *cl
     /* An idle keep-alive connection holds no record buffers (about 17 KiB each for reading and writing): a portal's
      * pool keeps many connections open between requests. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* A record in one read(2) rather than two (its 5-byte header, then the rest); what is read beyond the record
+     * waits in OpenSSL, and lt_conn asks for it (SSL_has_pending) since the socket will not say so. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         fail_file(err, "server certificate", cert);
         goto fail;

@@ -134,6 +134,46 @@ class StrictHeadTest(unittest.TestCase):
         self.assertEqual((second[0], second[1].get("x-request-id")), (200, "pipe-2"))
         self.assertEqual(self.sim.requests(), before + 2)
 
+    def test_requests_in_the_segment_of_the_handshake_and_of_each_other_are_answered(self):
+        """The first request rides in one TCP segment with the handshake's last message, and the next two, each its
+        own TLS record, share one segment: the gateway reads all three, though after the first the socket shows
+        nothing more (OpenSSL read them ahead)."""
+        raw = socket.create_connection(("127.0.0.1", self.gw.port), timeout=15)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = h.client_context("portal").wrap_bio(incoming, outgoing, server_hostname="localhost")
+
+        def receive():
+            chunk = raw.recv(65536)
+            self.assertTrue(chunk, "the gateway closed the connection")
+            incoming.write(chunk)
+
+        try:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    raw.sendall(outgoing.read())
+                    receive()
+            requests = [lookup_head(self.body, extra=b"X-Request-Id: ahead-%d\r\n" % i) + self.body for i in range(3)]
+            tls.write(requests[0])
+            raw.sendall(outgoing.read())  # the client's Finished and the first request, in one write
+            tls.write(requests[1])
+            tls.write(requests[2])
+            raw.sendall(outgoing.read())  # two records, one write
+            text = b""
+            while text.count(b"HTTP/1.1 200 ") < 3:
+                receive()
+                while True:
+                    try:
+                        text += tls.read(65536)
+                    except ssl.SSLWantReadError:
+                        break
+        finally:
+            raw.close()
+        ids = [line.split(b":", 1)[1].strip() for line in text.split(b"\r\n") if line.lower().startswith(b"x-request-id:")]
+        self.assertEqual(ids, [b"ahead-0", b"ahead-1", b"ahead-2"])
+
     def answered(self):
         return sum(v for k, v in h.metric_samples(self.gw).items() if k.startswith("lienthong_http_requests_total"))
 
